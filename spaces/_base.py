@@ -1,0 +1,290 @@
+"""The one interface every cell search space implements (the paper's eq. 2).
+
+A space holds feed-forward cells of L *layers*. Layer i picks one operator from its
+candidates C_i (``Layer.ops``) and one input node from its candidate sources S_i
+(``Layer.sources``) and feeds node ``Layer.target``. An architecture is a frozen
+:class:`Arch`: the chosen operator name and source node per layer.
+
+Spaces whose sources are fixed (NAS-Bench-201, TransNAS-Bench-101 micro) have a single
+candidate source per layer; DARTS has several.
+"""
+
+from __future__ import annotations
+
+import abc
+import itertools
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import networkx as nx
+import numpy as np
+
+if TYPE_CHECKING:
+    from ._subspace import Subspace
+
+
+class SpaceError(ValueError):
+    """Bad input to a search space: names the problem and the valid choices."""
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One decision of a cell: an operator from ``ops`` applied to a node from ``sources``.
+
+    Attributes:
+        name: human-readable name, e.g. ``"edge 0->1"`` or ``"normal node 2, input 0"``.
+        ops: candidate operator names C_i, in operator-id order.
+        sources: candidate source nodes S_i.
+        target: the node this layer feeds.
+    """
+
+    name: str
+    ops: tuple[str, ...]
+    sources: tuple[int, ...]
+    target: int
+
+
+@dataclass(frozen=True, order=True)
+class Arch:
+    """A frozen, hashable architecture: per layer the chosen operator and source node."""
+
+    ops: tuple[str, ...]
+    sources: tuple[int, ...]
+
+    def as_layer_list(self) -> list[tuple[str, int]]:
+        """The paper's layer list: ``[(op, source), ...]`` in layer order."""
+        return list(zip(self.ops, self.sources, strict=True))
+
+
+class SearchSpace(abc.ABC):
+    """A cell search space. Subclasses set the class attributes and implement encode/decode.
+
+    Every method that takes ``subspace`` restricts itself to it; ``None`` means the
+    whole space.
+    """
+
+    name: str
+    """Registry name, e.g. ``"nb201"``."""
+    ops: tuple[str, ...]
+    """All operator names; an operator's id is its index here."""
+    layers: tuple[Layer, ...]
+    input_nodes: tuple[int, ...] = (0,)
+    output_node: int
+    zero_op: str = "none"
+    """The operator that cuts an edge (used by the degenerate-cell check)."""
+    op_comments: dict[str, str] = {}
+    """One line per operator, used in the Python class prompt."""
+
+    # ----------------------------------------------------------------- encodings
+    @abc.abstractmethod
+    def encode(self, arch: Arch) -> str:
+        """The official string of ``arch`` (e.g. the NB201 arch string)."""
+
+    @abc.abstractmethod
+    def decode(self, text: str) -> Arch:
+        """Parse the official string; raises :class:`SpaceError` naming what is wrong."""
+
+    def arch(self, ops: Sequence[str | int], sources: Sequence[int] | None = None) -> Arch:
+        """Build and check an architecture from per-layer ops (names or ids) and sources."""
+        if len(ops) != len(self.layers):
+            raise SpaceError(
+                f"{self.name}: a layer list needs {len(self.layers)} operators, got {len(ops)}"
+            )
+        if sources is None:
+            if any(len(layer.sources) != 1 for layer in self.layers):
+                raise SpaceError(f"{self.name}: sources must be given, layers have several")
+            sources = [layer.sources[0] for layer in self.layers]
+        names = tuple(self.op_name(op, layer=i) for i, op in enumerate(ops))
+        return self.check(Arch(names, tuple(int(s) for s in sources)))
+
+    def op_name(self, op: str | int, layer: int | None = None) -> str:
+        """Resolve an operator given by name or id; raises naming the valid choices."""
+        choices = self.ops if layer is None else self.layers[layer].ops
+        where = "" if layer is None else f" at layer {layer} ({self.layers[layer].name})"
+        if isinstance(op, bool):
+            raise SpaceError(f"{self.name}: operator {op!r}{where} is not a name or an id")
+        if isinstance(op, int) or (isinstance(op, str) and op.strip().isdigit()):
+            idx = int(op)
+            if not 0 <= idx < len(self.ops) or self.ops[idx] not in choices:
+                raise SpaceError(
+                    f"{self.name}: unknown operator id {idx}{where}; valid: "
+                    + ", ".join(f"{self.ops.index(o)}={o}" for o in choices)
+                )
+            return self.ops[idx]
+        if op not in choices:
+            raise SpaceError(
+                f"{self.name}: unknown operator {op!r}{where}; valid: " + ", ".join(choices)
+            )
+        return op
+
+    def check(self, arch: Arch) -> Arch:
+        """Return ``arch`` if it belongs to the space, else raise naming the problem."""
+        problems = self.arch_problems(arch)
+        if problems:
+            raise SpaceError(f"{self.name}: invalid architecture: " + "; ".join(problems))
+        return arch
+
+    def arch_problems(self, arch: Arch) -> list[str]:
+        """Every reason ``arch`` is not in the space (empty if it is)."""
+        n = len(self.layers)
+        if len(arch.ops) != n or len(arch.sources) != n:
+            return [f"needs {n} layers, got {len(arch.ops)} ops and {len(arch.sources)} sources"]
+        out = []
+        for i, (layer, op, src) in enumerate(zip(self.layers, arch.ops, arch.sources)):
+            if op not in layer.ops:
+                out.append(f"layer {i} ({layer.name}): unknown operator {op!r}; "
+                           f"valid: {', '.join(layer.ops)}")
+            if src not in layer.sources:
+                out.append(f"layer {i} ({layer.name}): source {src} not among "
+                           f"{list(layer.sources)}")
+        return out or self._constraint_problems(arch)
+
+    def _constraint_problems(self, arch: Arch) -> list[str]:
+        """Space-specific constraints across layers (DARTS: distinct inputs per node)."""
+        return []
+
+    # ------------------------------------------------------------------ indexing
+    @property
+    def fixed_sources(self) -> bool:
+        return all(len(layer.sources) == 1 for layer in self.layers)
+
+    def index(self, arch: Arch) -> int:
+        """Canonical index in ``enumerate()`` order (spaces with fixed sources only)."""
+        idx = 0
+        for layer, op in zip(self.layers, arch.ops):
+            idx = idx * len(layer.ops) + layer.ops.index(op)
+        return idx
+
+    def from_index(self, idx: int) -> Arch:
+        """Inverse of :meth:`index`."""
+        ops: list[str] = []
+        for layer in reversed(self.layers):
+            idx, r = divmod(idx, len(layer.ops))
+            ops.append(layer.ops[r])
+        return Arch(tuple(reversed(ops)), tuple(layer.sources[0] for layer in self.layers))
+
+    # ------------------------------------------------------------ (sub)space sets
+    def full_subspace(self) -> Subspace:
+        """The whole space as a :class:`Subspace`."""
+        from ._subspace import LayerChoice, Subspace
+
+        return Subspace(
+            space=self.name,
+            layers=tuple(LayerChoice(ops=l.ops, sources=l.sources) for l in self.layers),
+        )
+
+    def _choices(self, subspace: Subspace | None) -> list[list[tuple[str, int]]]:
+        sub = subspace if subspace is not None else self.full_subspace()
+        if sub.space != self.name or len(sub.layers) != len(self.layers):
+            raise SpaceError(f"subspace of {sub.space!r} with {len(sub.layers)} layers "
+                             f"does not fit space {self.name!r} ({len(self.layers)} layers)")
+        return [list(itertools.product(c.ops, c.sources)) for c in sub.layers]
+
+    def cardinality(self, subspace: Subspace | None = None) -> int:
+        """Number of architectures in the (sub)space."""
+        return math.prod(len(c) for c in self._choices(subspace))
+
+    def contains(self, arch: Arch, subspace: Subspace | None = None) -> bool:
+        """Whether ``arch`` lies in the (sub)space."""
+        choices = self._choices(subspace)
+        if len(arch.ops) != len(choices):
+            return False
+        return all(p in c for p, c in zip(arch.as_layer_list(), choices)) and not (
+            self._constraint_problems(arch)
+        )
+
+    def enumerate(self, subspace: Subspace | None = None) -> Iterator[Arch]:
+        """Every architecture of the (sub)space, in canonical order."""
+        for combo in itertools.product(*self._choices(subspace)):
+            arch = Arch(tuple(o for o, _ in combo), tuple(s for _, s in combo))
+            if not self._constraint_problems(arch):
+                yield arch
+
+    def sample(self, rng: np.random.Generator, subspace: Subspace | None = None) -> Arch:
+        """A uniform sample from the (sub)space."""
+        choices = self._choices(subspace)
+        for _ in range(10_000):
+            picks = [c[rng.integers(len(c))] for c in choices]
+            arch = Arch(tuple(o for o, _ in picks), tuple(s for _, s in picks))
+            if not self._constraint_problems(arch):
+                return arch
+        raise SpaceError(f"{self.name}: could not sample a valid architecture from the subspace")
+
+    def neighbours(self, arch: Arch, subspace: Subspace | None = None) -> list[Arch]:
+        """All architectures of the (sub)space that differ from ``arch`` in one layer."""
+        out = []
+        for i, choices in enumerate(self._choices(subspace)):
+            for op, src in choices:
+                if (op, src) == (arch.ops[i], arch.sources[i]):
+                    continue
+                cand = Arch(arch.ops[:i] + (op,) + arch.ops[i + 1:],
+                            arch.sources[:i] + (src,) + arch.sources[i + 1:])
+                if not self._constraint_problems(cand):
+                    out.append(cand)
+        return out
+
+    def mutate(self, arch: Arch, rng: np.random.Generator,
+               subspace: Subspace | None = None) -> Arch:
+        """Change one layer of ``arch`` to another choice allowed by the (sub)space.
+
+        Returns ``arch`` itself only when the subspace allows no other one-layer change.
+        """
+        choices = self._choices(subspace)
+        layers = [i for i, c in enumerate(choices) if len(c) > 1]
+        rng.shuffle(layers)
+        for i in layers:
+            options = [p for p in choices[i] if p != (arch.ops[i], arch.sources[i])]
+            for j in rng.permutation(len(options)):
+                op, src = options[j]
+                cand = Arch(arch.ops[:i] + (op,) + arch.ops[i + 1:],
+                            arch.sources[:i] + (src,) + arch.sources[i + 1:])
+                if not self._constraint_problems(cand):
+                    return cand
+        return arch
+
+    # --------------------------------------------------------------------- graph
+    def to_graph(self, arch: Arch) -> nx.MultiDiGraph:
+        """The cell as a DAG: an edge source->target per layer, with ``op`` and ``layer``."""
+        g = nx.MultiDiGraph()
+        g.add_nodes_from(self.input_nodes, kind="input")
+        for i, (layer, op, src) in enumerate(zip(self.layers, arch.ops, arch.sources)):
+            g.add_edge(src, layer.target, op=op, layer=i)
+        g.nodes[self.output_node]["kind"] = "output"
+        return g
+
+    def is_degenerate(self, arch: Arch) -> bool:
+        """True when no path from an input to the output carries only non-zero operators."""
+        return not self._live(list(zip(arch.ops, arch.sources)))
+
+    def _live(self, edges_per_layer: list[tuple[str, int]] | list[list[tuple[str, int]]]) -> bool:
+        g = nx.DiGraph()
+        g.add_nodes_from(self.input_nodes)
+        g.add_node(self.output_node)
+        for layer, item in zip(self.layers, edges_per_layer):
+            pairs = item if isinstance(item, list) else [item]
+            for op, src in pairs:
+                if op != self.zero_op:
+                    g.add_edge(src, layer.target)
+        g.add_edges_from(self._output_edges())
+        return any(nx.has_path(g, i, self.output_node) for i in self.input_nodes)
+
+    def _output_edges(self) -> list[tuple[int, int]]:
+        """Fixed edges into the output node that no layer chooses (DARTS' concat)."""
+        return []
+
+    def has_live_cell(self, subspace: Subspace) -> bool:
+        """Whether the subspace holds at least one non-degenerate cell."""
+        return self._live(self._choices(subspace))
+
+    def subspace_problems(self, subspace: Subspace) -> list[str]:
+        """Space-specific reasons a subspace holds no valid cell (DARTS overrides)."""
+        return []
+
+    def describe(self) -> str:
+        """One paragraph naming the layers, candidates and cardinality."""
+        rows = [f"  layer {i}: {l.name}: ops {list(l.ops)}, sources {list(l.sources)}"
+                for i, l in enumerate(self.layers)]
+        return (f"{self.name}: {len(self.layers)} layers, {self.cardinality():,} cells\n"
+                + "\n".join(rows))
