@@ -1,0 +1,169 @@
+"""Search strategies: regularized evolution (REA), random search, local search."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+from lapt.spaces import Arch, SearchSpace, Subspace
+
+from ._search_base import Proposals, SearchError, Strategy
+from .evaluate import Evaluation
+
+
+class REA(Strategy):
+    """Regularized evolution (Real et al., AAAI 2019) inside a (sub)space.
+
+    A population of ``population`` cells (the given ``initial`` ones first, then uniform
+    samples) evolves by aging: each step runs a tournament of ``tournament`` distinct
+    members, the best by validation wins, and its child (the winner with ``mutation_layers``
+    layers changed) joins the population while the oldest member leaves. With
+    ``crossover > 0``, a step crosses two tournament winners with that probability
+    (uniform per layer; children that break a constraint are re-drawn) and then mutates
+    the child with probability ``mutation``. ``generations`` ends the search after
+    ``generations * population`` children (DARTS' setting); otherwise the budget ends it.
+
+    Paper settings: NB201 population 5, tournament 2, one layer; Trans101 population 10,
+    tournament 5; DARTS population 20, tournament 2, 10 generations, crossover 0.5,
+    mutation 0.5.
+
+    Example:
+        >>> from lapt.spaces import get_space
+        >>> rea = REA(get_space("nb201"), population=5, tournament=2, seed=0)
+        >>> rea.ask() is not None
+        True
+    """
+
+    name = "rea"
+
+    def __init__(self, space: SearchSpace, subspace: Subspace | None = None,
+                 seed: int | None = None, *, population: int = 10, tournament: int = 2,
+                 mutation_layers: int = 1, crossover: float = 0.0, mutation: float = 1.0,
+                 generations: int | None = None, initial: Sequence[Arch] = ()) -> None:
+        super().__init__(space, subspace, seed)
+        if population < 1:
+            raise SearchError(f"rea: population must be >= 1, got {population}")
+        if not 1 <= tournament <= population:
+            raise SearchError(f"rea: tournament must be in 1..population ({population}), "
+                              f"got {tournament}")
+        if mutation_layers < 1:
+            raise SearchError(f"rea: mutation_layers must be >= 1, got {mutation_layers}")
+        for label, p in (("crossover", crossover), ("mutation", mutation)):
+            if not 0.0 <= p <= 1.0:
+                raise SearchError(f"rea: {label} is a probability in [0, 1], got {p}")
+        if generations is not None and generations < 0:
+            raise SearchError(f"rea: generations must be >= 0 or None, got {generations}")
+        outside = [a for a in initial if not self.cells.contains(a)]
+        if outside:
+            raise SearchError(f"rea: {len(outside)} initial architectures lie outside the "
+                              f"subspace, e.g. {outside[0].as_layer_list()}")
+        if len(initial) > population:
+            raise SearchError(f"rea: {len(initial)} initial architectures exceed the "
+                              f"population ({population})")
+        self.population = population
+        self.tournament = tournament
+        self.mutation_layers = mutation_layers
+        self.crossover = crossover
+        self.mutation = mutation
+        self.generations = generations
+        self.initial = tuple(initial)
+
+    def params(self) -> dict[str, Any]:
+        return {"population": self.population, "tournament": self.tournament,
+                "mutation_layers": self.mutation_layers, "crossover": self.crossover,
+                "mutation": self.mutation, "generations": self.generations,
+                "initial": len(self.initial)}
+
+    def _winner(self, pop: deque[Evaluation]) -> Evaluation:
+        idx = self.rng.permutation(len(pop))[:self.tournament]
+        return max((pop[int(i)] for i in idx), key=lambda e: e.val)
+
+    def _propose(self) -> Proposals:
+        rng, cells = self.rng, self.cells
+        pop: deque[Evaluation] = deque()
+        for arch in self.initial:
+            pop.append((yield arch))
+        while len(pop) < self.population:
+            pop.append((yield cells.sample(rng)))
+        children = 0
+        while self.generations is None or children < self.generations * self.population:
+            parent = self._winner(pop)
+            if self.crossover > 0 and rng.random() < self.crossover:
+                child = cells.crossover(parent.arch, self._winner(pop).arch, rng)
+                if rng.random() < self.mutation:
+                    child = cells.mutate(child, rng, self.mutation_layers)
+            else:
+                child = cells.mutate(parent.arch, rng, self.mutation_layers)
+            pop.append((yield child))
+            pop.popleft()
+            children += 1
+
+
+class RandomSearch(Strategy):
+    """Uniform random search without replacement inside a (sub)space.
+
+    Example:
+        >>> from lapt.spaces import get_space
+        >>> rs = RandomSearch(get_space("trans101"), seed=0)
+        >>> rs.ask() is not None
+        True
+    """
+
+    name = "random"
+
+    def _propose(self) -> Proposals:
+        rng, cells = self.rng, self.cells
+        drawn: set[Arch] = set()
+        misses = 0
+        while misses < 100:  # rejection while it is cheap
+            arch = cells.sample(rng)
+            if arch in drawn:
+                misses += 1
+                continue
+            misses = 0
+            drawn.add(arch)
+            yield arch
+        # nearly exhausted: the remaining cells in a random order
+        rest = [a for a in self.space.enumerate(self.subspace) if a not in drawn]
+        for j in rng.permutation(len(rest)):
+            yield rest[int(j)]
+
+
+class LocalSearch(Strategy):
+    """Best-improvement local search over one-layer neighbours, with random restarts.
+
+    From a uniform random cell, evaluate all its neighbours in the subspace (in a random
+    order), move to the best if it beats the current cell by validation, and restart
+    from a new random cell at a local optimum.
+
+    Example:
+        >>> from lapt.spaces import get_space
+        >>> ls = LocalSearch(get_space("nb201"), seed=0)
+        >>> ls.ask() is not None
+        True
+    """
+
+    name = "local"
+
+    def _propose(self) -> Proposals:
+        rng, cells = self.rng, self.cells
+        starts: set[Arch] = set()
+        while True:
+            arch = cells.sample(rng)
+            for _ in range(100):  # prefer a start not used before
+                if arch not in starts:
+                    break
+                arch = cells.sample(rng)
+            starts.add(arch)
+            current: Evaluation = yield arch
+            while True:
+                nbrs = cells.neighbours(current.arch)
+                best = current
+                for j in rng.permutation(len(nbrs)):
+                    ev: Evaluation = yield nbrs[int(j)]
+                    if ev.val > best.val:
+                        best = ev
+                if best is current:
+                    break  # local optimum: restart
+                current = best
