@@ -1,0 +1,143 @@
+"""``lapt run``, ``lapt runs`` and ``lapt transcript``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+console = Console()
+DEFAULT = "nb201"
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=2)
+
+
+def run(
+    config: Annotated[Optional[str], typer.Argument(
+        help="YAML config file or preset name (default: the embedded nb201 preset)")] = None,
+    resume: Annotated[Optional[str], typer.Option(
+        help="continue an interrupted run (id or folder) from its last completed step")] = None,
+    replay: Annotated[Optional[str], typer.Option(
+        help="re-run a finished run from its transcript, with no LLM")] = None,
+    out: Annotated[Optional[str], typer.Option(help="where run folders go")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="override the config's seed")] = None,
+) -> None:
+    """Run LAPT: learn principles on the source task, search every target task."""
+    from lapt.agents import ConfigError, Reporter, RunDir, load_config, run_session
+
+    try:
+        if resume and replay:
+            raise _fail("give --resume or --replay, not both")
+        if resume:
+            rd = RunDir.open(resume, out or "runs/out")
+            cfg = rd.config()
+            if rd.finished:
+                console.print(f"run {rd.id} had finished; re-rendering its results")
+        else:
+            if replay and config is None:
+                cfg = RunDir.open(replay, out or "runs/out").config()
+            else:
+                cfg = load_config(config or DEFAULT)
+            updates = {k: v for k, v in (("out_dir", out), ("seed", seed)) if v is not None}
+            if updates:
+                cfg = cfg.model_copy(update=updates)
+            rd = RunDir.create(cfg)
+    except (ConfigError, FileNotFoundError, FileExistsError) as err:
+        raise _fail(str(err)) from None
+
+    console.print(f"[bold]lapt run[/bold] {cfg.name}: space {cfg.space}, source "
+                  f"{cfg.source.task}, targets {', '.join(cfg.targets)} -> {rd.path}")
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=False) as progress:
+        status = progress.add_task("starting", total=None)
+        bars: dict[str, int] = {}
+
+        def task_started(task: str, total: int) -> None:
+            bars[task] = progress.add_task(f"{task} evaluations", total=total)
+
+        reporter = Reporter(
+            status=lambda text: progress.update(status, description=text),
+            task_started=task_started,
+            evaluated=lambda task, n: progress.update(bars[task], completed=n)
+            if task in bars else None,
+        )
+        from lapt.agents.providers import LLMError
+
+        try:
+            result = run_session(cfg, run=rd, resume=bool(resume),
+                                 replay_from=RunDir.open(replay, out or "runs/out")
+                                 if replay else None, reporter=reporter)
+        except LLMError as err:
+            raise _fail(f"{err}\nthe run folder keeps everything done so far; continue with "
+                        f"`lapt run --resume {rd.id}`") from None
+        except KeyboardInterrupt:
+            raise _fail(f"interrupted; continue with `lapt run --resume {rd.id}`") from None
+        progress.update(status, description="done", total=1, completed=1)
+
+    table = Table(title=f"best cell per task ({cfg.space}, source {cfg.source.task})")
+    for col in ("task", "architecture", "val", "test", "rank", "evaluations"):
+        table.add_column(col)
+    for t in result.tasks.values():
+        table.add_row(t.task, t.arch, f"{t.val:.3f}", f"{t.test:.3f}",
+                      "-" if t.rank is None else f"{t.rank:,}", str(t.n_evals))
+    console.print(table)
+    calls = sum(v["calls"] for v in result.llm.values())
+    tokens = sum(v["prompt_tokens"] + v["completion_tokens"] for v in result.llm.values())
+    console.print(f"{calls} LLM calls, {tokens:,} tokens, {result.wall_s:.1f} s")
+    console.print(f"run folder: {result.run_dir}")
+
+
+def runs(out: Annotated[str, typer.Option(help="where run folders are")] = "runs/out") -> None:
+    """List runs, oldest first."""
+    from lapt.agents import list_runs
+
+    table = Table(title=f"runs in {out}")
+    for col in ("run", "space", "targets", "status"):
+        table.add_column(col)
+    for r in list_runs(out):
+        try:
+            cfg = r.config()
+            space, targets = cfg.space, ", ".join(cfg.targets)
+        except Exception as err:  # a damaged folder is listed, not fatal
+            space, targets = "?", f"unreadable config: {err}"
+        table.add_row(r.id, space, targets, "finished" if r.finished else "incomplete")
+    console.print(table)
+
+
+def transcript(
+    run: Annotated[str, typer.Argument(help="run id or folder")],
+    agent: Annotated[Optional[str], typer.Option(help="only this agent's turns")] = None,
+    iteration: Annotated[Optional[int], typer.Option(help="only this iteration (1-based)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    out: Annotated[str, typer.Option(help="where run folders are")] = "runs/out",
+) -> None:
+    """Show a run's conversation for a person: by agent, by iteration."""
+    from lapt.agents import RunDir
+    from lapt.agents.transcript_view import filter_records, render_text
+
+    if fmt not in ("text", "json"):
+        raise _fail(f"unknown format {fmt!r}; valid: text, json")
+    try:
+        rd = RunDir.open(run, out)
+    except FileNotFoundError as err:
+        raise _fail(str(err)) from None
+    records = filter_records(rd.records(), agent=agent, iteration=iteration)
+    if fmt == "json":
+        for r in records:
+            print(json.dumps(r))
+    else:
+        render_text(records, console)
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("runs")(runs)
+    app.command("transcript")(transcript)
+

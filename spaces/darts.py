@@ -1,0 +1,529 @@
+"""The DARTS cell search space (Liu et al., 2019), as the paper's third space.
+
+A DARTS architecture is a *normal* and a *reduction* cell. Each cell has two input nodes
+(0, 1: the outputs of the two previous cells) and four intermediate nodes (2..5); node k
+sums two operations applied to two *distinct* earlier nodes, and the cell's output
+concatenates nodes 2..5 (a fixed edge per node, see :meth:`DartsSpace._output_edges`).
+
+On the base interface this is 16 layers: ``normal node 2, input 0``, ``normal node 2,
+input 1``, ..., ``normal node 5, input 1``, then the same for ``reduce``. A node-k layer
+chooses one of the 8 operators and one source among 0..k-1.
+
+Conventions (decisions the DARTS papers leave open):
+
+* ``none`` is a member of the space, as in the paper's list of 8 operators; the original
+  DARTS excludes it from its derived genotypes. :meth:`DartsSpace.without_none` is that
+  7-operator space as a subspace.
+* A node's two inputs must come from distinct nodes (the DARTS genotype convention). Their
+  order is kept as written, as in the DARTS repository's genotypes (``DARTS_V2`` lists
+  node 4's inputs as 1, 0), so a string round-trips exactly. The node sums its inputs, so
+  swapping a node's two ``(op, source)`` pairs gives the same network (and the same
+  supernet weights, which belong to edges): :meth:`DartsSpace.canonical` sorts each pair
+  by source and :meth:`DartsSpace.network_count` counts networks rather than genotypes.
+* Cardinality per cell: ``prod_k 8**2 * k * (k - 1)`` = 2880 * 8**8 = 48,318,382,080
+  ordered genotypes, 180 * 8**8 = 3,019,898,880 distinct networks; without ``none``,
+  180 * 7**8 = 1,037,664,180 networks (the "about 10^9" of the DARTS paper). The whole
+  space, both cells, is the square of each.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, NamedTuple
+
+import networkx as nx
+import numpy as np
+
+from ._base import Arch, Layer, SearchSpace, SpaceError
+
+if TYPE_CHECKING:
+    from ._subspace import Subspace
+
+OPS: tuple[str, ...] = (
+    "none", "max_pool_3x3", "avg_pool_3x3", "skip_connect",
+    "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5",
+)
+CELLS: tuple[str, ...] = ("normal", "reduce")
+NODES: tuple[int, ...] = (2, 3, 4, 5)
+CONCAT: tuple[int, ...] = NODES
+ENUMERATE_LIMIT = 10**7
+
+OP_COMMENTS: dict[str, str] = {
+    "none": "zero: cuts the edge, the input contributes nothing",
+    "max_pool_3x3": "3x3 max pooling (stride 2 on a reduction cell's input edges)",
+    "avg_pool_3x3": "3x3 average pooling (stride 2 on a reduction cell's input edges)",
+    "skip_connect": "identity; a factorized 1x1-conv reduction on a reduction cell's inputs",
+    "sep_conv_3x3": "separable conv 3x3, applied twice: (ReLU, depthwise, pointwise, BN) x 2",
+    "sep_conv_5x5": "separable conv 5x5, applied twice: (ReLU, depthwise, pointwise, BN) x 2",
+    "dil_conv_3x3": "dilated separable conv 3x3, dilation 2: ReLU, depthwise, pointwise, BN",
+    "dil_conv_5x5": "dilated separable conv 5x5, dilation 2: ReLU, depthwise, pointwise, BN",
+}
+
+
+_NodePairs = tuple[tuple[tuple[str, int, str, int], ...], ...]
+_PAIR_CACHE: dict[Subspace | None, _NodePairs] = {}
+
+
+class Genotype(NamedTuple):
+    """The DARTS repository's ``Genotype``: per cell 8 ``(op, source)`` pairs and the concat."""
+
+    normal: list[tuple[str, int]]
+    normal_concat: list[int]
+    reduce: list[tuple[str, int]]
+    reduce_concat: list[int]
+
+
+def _layers() -> tuple[Layer, ...]:
+    out = []
+    for cell in CELLS:
+        for k in NODES:
+            for j in (0, 1):
+                out.append(Layer(f"{cell} node {k}, input {j}", OPS, tuple(range(k)), k))
+    return tuple(out)
+
+
+class DartsSpace(SearchSpace):
+    """The DARTS space: 16 layers (8 per cell), 8 operators, sources 0..k-1 for node k.
+
+    Example:
+        >>> from lapt.spaces import get_space
+        >>> darts = get_space("darts")
+        >>> arch = darts.decode(darts.encode(darts.sample(np.random.default_rng(0))))
+        >>> darts.network_count() == 3_019_898_880 ** 2
+        True
+    """
+
+    name = "darts"
+    ops = OPS
+    layers = _layers()
+    input_nodes = (0, 1)
+    output_node = 6
+    zero_op = "none"
+    op_comments = OP_COMMENTS
+
+    # ------------------------------------------------------------------ structure
+    @staticmethod
+    def layer_index(cell: str, node: int, input_: int) -> int:
+        """Index of the layer feeding ``node`` (2..5) of ``cell`` as its input 0 or 1."""
+        return CELLS.index(cell) * 8 + (node - 2) * 2 + input_
+
+    @staticmethod
+    def node_layers() -> list[tuple[str, int, int, int]]:
+        """Per node ``(cell, node, layer of input 0, layer of input 1)``; the crossover units."""
+        return [(cell, k, c * 8 + (k - 2) * 2, c * 8 + (k - 2) * 2 + 1)
+                for c, cell in enumerate(CELLS) for k in NODES]
+
+    def _constraint_problems(self, arch: Arch) -> list[str]:
+        out = []
+        for cell, k, a, b in self.node_layers():
+            sa, sb = arch.sources[a], arch.sources[b]
+            if sa == sb:
+                out.append(f"{cell} node {k}: both inputs come from node {sa}; "
+                           f"a node takes two distinct inputs")
+        return out
+
+    def canonical(self, arch: Arch) -> Arch:
+        """The same network with each node's two inputs sorted by source."""
+        pairs = arch.as_layer_list()
+        out: list[tuple[str, int]] = []
+        for _, _, a, b in self.node_layers():
+            out += sorted((pairs[a], pairs[b]), key=lambda p: p[1])
+        return Arch(tuple(o for o, _ in out), tuple(s for _, s in out))
+
+    def _output_edges(self) -> list[tuple[int, int]]:
+        return [(k, self.output_node) for k in CONCAT]
+
+    # ----------------------------------------------------------------- genotypes
+    def to_genotype(self, arch: Arch) -> Genotype:
+        """The DARTS ``Genotype`` of ``arch``."""
+        pairs = arch.as_layer_list()
+        return Genotype(pairs[:8], list(CONCAT), pairs[8:], list(CONCAT))
+
+    def from_genotype(self, genotype: Genotype) -> Arch:
+        """The :class:`Arch` of a genotype (pairs kept in their order)."""
+        pairs: list[tuple[str, int]] = []
+        for cell, cell_pairs, concat in ((CELLS[0], genotype.normal, genotype.normal_concat),
+                                         (CELLS[1], genotype.reduce, genotype.reduce_concat)):
+            if list(concat) != list(CONCAT):
+                raise SpaceError(f"darts: {cell}_concat must be {list(CONCAT)} (this space's "
+                                 f"cells concatenate nodes 2..5), got {list(concat)}")
+            if len(cell_pairs) != 8:
+                raise SpaceError(f"darts: {cell} needs 8 (op, source) pairs, two per node "
+                                 f"2..5, got {len(cell_pairs)}")
+            for k, p, q in zip(NODES, cell_pairs[0::2], cell_pairs[1::2]):
+                for op, src in (p, q):
+                    if op not in OPS:
+                        raise SpaceError(f"darts: {cell} node {k}: unknown operator {op!r}; "
+                                         f"valid: {', '.join(OPS)}")
+                    if not 0 <= src < k:
+                        raise SpaceError(f"darts: {cell} node {k}: source {src} is not an "
+                                         f"earlier node (valid: 0..{k - 1})")
+                if p[1] == q[1]:
+                    raise SpaceError(f"darts: {cell} node {k}: both inputs come from node "
+                                     f"{p[1]}; a node takes two distinct inputs")
+                pairs += [p, q]
+        return self.check(Arch(tuple(o for o, _ in pairs), tuple(s for _, s in pairs)))
+
+    def encode(self, arch: Arch) -> str:
+        """The genotype string, as ``str(Genotype(...))`` prints it in the DARTS repository."""
+        g = self.to_genotype(self.check(arch))
+        return (f"Genotype(normal={g.normal!r}, normal_concat={g.normal_concat!r}, "
+                f"reduce={g.reduce!r}, reduce_concat={g.reduce_concat!r})")
+
+    def decode(self, text: str) -> Arch:
+        """Parse a genotype string (``range(2, 6)`` is accepted for a concat); never evaluates it.
+
+        Raises:
+            SpaceError: naming the position and what was expected, or the invalid content.
+        """
+        return self.from_genotype(_GenotypeParser(text).parse())
+
+    # ----------------------------------------------------------- (sub)space sets
+    def _node_pairs(self, subspace: Subspace | None) -> _NodePairs:
+        """Per node, every allowed ``(op0, src0, op1, src1)`` with ``src0 != src1`` (cached)."""
+        hit = _PAIR_CACHE.get(subspace)
+        if hit is None:
+            choices = self._choices(subspace)
+            hit = tuple(tuple((oa, sa, ob, sb) for oa, sa in choices[a] for ob, sb in choices[b]
+                              if sa != sb)
+                        for _, _, a, b in self.node_layers())
+            if len(_PAIR_CACHE) > 64:
+                _PAIR_CACHE.clear()
+            _PAIR_CACHE[subspace] = hit
+        return hit
+
+    def cardinality(self, subspace: Subspace | None = None) -> int:
+        """Exact number of genotypes: per node, op pairs times pairs of distinct sources."""
+        sub = subspace if subspace is not None else self.full_subspace()
+        self._choices(sub)
+        total = 1
+        for _, _, a, b in self.node_layers():
+            la, lb = sub.layers[a], sub.layers[b]
+            common = len(set(la.sources) & set(lb.sources))
+            total *= len(la.ops) * len(lb.ops) * (len(la.sources) * len(lb.sources) - common)
+        return total
+
+    def network_count(self, subspace: Subspace | None = None) -> int:
+        """Exact number of distinct networks (genotypes up to the order of a node's inputs).
+
+        Per node, of the ordered pairs P (input 0 from A, input 1 from B, distinct
+        sources), those whose swap is also in P (both choices in A and B) pair up.
+        """
+        sub = subspace if subspace is not None else self.full_subspace()
+        total = 1
+        for _, _, a, b in self.node_layers():
+            la, lb = sub.layers[a], sub.layers[b]
+            ordered = len(la.ops) * len(lb.ops) * (
+                len(la.sources) * len(lb.sources) - len(set(la.sources) & set(lb.sources)))
+            ops = len(set(la.ops) & set(lb.ops))
+            srcs = len(set(la.sources) & set(lb.sources))
+            total *= ordered - (ops * ops * srcs * (srcs - 1)) // 2
+        return total
+
+    def enumerate(self, subspace: Subspace | None = None) -> Iterator[Arch]:
+        """Every genotype of a (small) subspace, in layer-by-layer product order.
+
+        Raises:
+            SpaceError: when the (sub)space holds more than 10^7 cells.
+        """
+        n = self.cardinality(subspace)
+        if n > ENUMERATE_LIMIT:
+            raise SpaceError(f"darts: refusing to enumerate {n:,} cells (limit "
+                             f"{ENUMERATE_LIMIT:,}); sample or search the space instead")
+        for combo in itertools.product(*self._node_pairs(subspace)):
+            ops = tuple(o for oa, _, ob, _ in combo for o in (oa, ob))
+            srcs = tuple(s for _, sa, _, sb in combo for s in (sa, sb))
+            yield Arch(ops, srcs)
+
+    def sample(self, rng: np.random.Generator, subspace: Subspace | None = None) -> Arch:
+        """A uniform sample: each node's input pair uniform among its allowed pairs."""
+        ops: list[str] = []
+        srcs: list[int] = []
+        for (cell, k, _, _), pairs in zip(self.node_layers(), self._node_pairs(subspace)):
+            if not pairs:
+                raise SpaceError(f"darts: {cell} node {k} has no allowed pair of distinct "
+                                 f"inputs in this subspace")
+            oa, sa, ob, sb = pairs[rng.integers(len(pairs))]
+            ops += [oa, ob]
+            srcs += [sa, sb]
+        return Arch(tuple(ops), tuple(srcs))
+
+    def without_none(self) -> Subspace:
+        """The original DARTS genotype space: every operator but ``none``."""
+        from ._subspace import LayerChoice, Subspace
+
+        return Subspace(space=self.name, layers=tuple(
+            LayerChoice(ops=tuple(o for o in l.ops if o != "none"), sources=l.sources)
+            for l in self.layers))
+
+    def subspace_problems(self, subspace: Subspace) -> list[str]:
+        """A node whose two input layers can only pick the same source."""
+        out = []
+        for cell, k, a, b in self.node_layers():
+            sa, sb = subspace.layers[a].sources, subspace.layers[b].sources
+            if not any(x != y for x in sa for y in sb):
+                others = [s for s in range(k) if s not in sa]
+                out.append(
+                    f"{cell} node {k}: input 0 (layer {a}) and input 1 (layer {b}) both allow "
+                    f"only source {sa[0]}, but a node takes two distinct inputs; allow another "
+                    f"source for one of them (candidates: {others})")
+        return out
+
+    # --------------------------------------------------------------------- graph
+    def to_graph(self, arch: Arch) -> nx.MultiDiGraph:
+        """Both cells as one DAG: normal nodes 0..6 (6 = concat), reduce nodes 7..13.
+
+        Nodes carry ``cell`` and ``node`` (the genotype index); edges ``op`` and ``layer``.
+        """
+        g = nx.MultiDiGraph()
+        for c, cell in enumerate(CELLS):
+            off = c * 7
+            for node in range(7):
+                kind = "input" if node < 2 else "output" if node == 6 else "node"
+                g.add_node(off + node, cell=cell, node=node, kind=kind)
+            for k in CONCAT:
+                g.add_edge(off + k, off + 6, op="concat", layer=None)
+        for i, (layer, op, src) in enumerate(zip(self.layers, arch.ops, arch.sources)):
+            off = 7 * (i // 8)
+            g.add_edge(off + src, off + layer.target, op=op, layer=i)
+        return g
+
+    def _live(self, edges_per_layer: list[tuple[str, int]] | list[list[tuple[str, int]]]) -> bool:
+        """Both cells must carry a non-zero path from an input to the concat."""
+        items = list(edges_per_layer)
+        for c in range(len(CELLS)):
+            g = nx.DiGraph()
+            g.add_nodes_from(range(7))
+            g.add_edges_from(self._output_edges())
+            for layer, item in zip(self.layers[c * 8:(c + 1) * 8], items[c * 8:(c + 1) * 8]):
+                for op, src in item if isinstance(item, list) else [item]:
+                    if op != self.zero_op:
+                        g.add_edge(src, layer.target)
+            if not any(nx.has_path(g, i, self.output_node) for i in self.input_nodes):
+                return False
+        return True
+
+    # --------------------------------------------------------------------- prompt
+    def python_class_source(self) -> str:
+        """The space as a runnable PyTorch ``nn.Module`` taking a layer list (paper's Fig. 2).
+
+        Needs only ``torch``; the architectures are then given as layer lists
+        (``arch.as_layer_list()``): 16 ``(op, source)`` pairs, normal cell first.
+        """
+        comments = "\n".join(f"    {op!r}: {_OP_CODE[op]},  # {OP_COMMENTS[op]}" for op in OPS)
+        return _CLASS_TEMPLATE.replace("{OPS}", comments)
+
+
+# ------------------------------------------------------------------ genotype parser
+_TOKEN = re.compile(r"""(?P<name>[A-Za-z_][A-Za-z_0-9]*)|(?P<int>\d+)|"""
+                    r"""(?P<str>'[^'\\\n]*'|"[^"\\\n]*")|(?P<punct>[()\[\],=])""")
+_FIELDS = ("normal", "normal_concat", "reduce", "reduce_concat")
+
+
+class _GenotypeParser:
+    """Recursive-descent parser for ``Genotype(normal=[(op, src), ...], normal_concat=...)``."""
+
+    def __init__(self, text: str) -> None:
+        if not isinstance(text, str):
+            raise SpaceError(f"darts: a genotype must be a string, got {type(text).__name__}")
+        self.text = text
+        self.tokens: list[tuple[str, str, int]] = []
+        pos = 0
+        while True:
+            while pos < len(text) and text[pos].isspace():
+                pos += 1
+            if pos == len(text):
+                break
+            m = _TOKEN.match(text, pos)
+            if m is None or m.lastgroup is None:
+                raise SpaceError(f"darts: malformed genotype: unexpected text "
+                                 f"{text[pos:pos + 20]!r} at character {pos}")
+            self.tokens.append((m.lastgroup, m.group(), pos))
+            pos = m.end()
+        self.i = 0
+
+    def _fail(self, expected: str) -> SpaceError:
+        if self.i < len(self.tokens):
+            _, val, at = self.tokens[self.i]
+            got = f"{val!r} at character {at}"
+        else:
+            got = "the end of the text"
+        return SpaceError(f"darts: malformed genotype: expected {expected}, got {got}")
+
+    def _take(self, kind: str, value: str | None = None) -> str:
+        if self.i < len(self.tokens):
+            k, v, _ = self.tokens[self.i]
+            if k == kind and (value is None or v == value):
+                self.i += 1
+                return v
+        raise self._fail(repr(value) if value is not None else f"a {kind}")
+
+    def _peek(self, value: str) -> bool:
+        return self.i < len(self.tokens) and self.tokens[self.i][1] == value
+
+    def _sep(self, close: str) -> bool:
+        """Take a ',' after an item; True when ``close`` follows (the item was the last)."""
+        if self._peek(","):
+            self.i += 1
+            return self._peek(close)
+        if self._peek(close):
+            return True
+        raise self._fail(f"',' or {close!r}")
+
+    def parse(self) -> Genotype:
+        if self._take("name") != "Genotype":
+            self.i -= 1
+            raise self._fail("'Genotype'")
+        self._take("punct", "(")
+        fields: dict[str, object] = {}
+        while True:
+            key = self._take("name")
+            if key not in _FIELDS:
+                self.i -= 1
+                raise self._fail("one of " + ", ".join(_FIELDS))
+            if key in fields:
+                self.i -= 1
+                raise self._fail(f"each field once ({key!r} is repeated)")
+            self._take("punct", "=")
+            fields[key] = self._concat() if key.endswith("concat") else self._pairs()
+            if self._sep(")"):
+                break
+        self._take("punct", ")")
+        if self.i != len(self.tokens):
+            raise self._fail("the end of the genotype")
+        missing = [f for f in _FIELDS if f not in fields]
+        if missing:
+            raise SpaceError(f"darts: malformed genotype: missing field(s) {', '.join(missing)}")
+        return Genotype(**fields)  # type: ignore[arg-type]
+
+    def _pairs(self) -> list[tuple[str, int]]:
+        self._take("punct", "[")
+        out: list[tuple[str, int]] = []
+        while not self._peek("]"):
+            self._take("punct", "(")
+            op = self._take("str")[1:-1]
+            self._take("punct", ",")
+            src = int(self._take("int"))
+            self._take("punct", ")")
+            out.append((op, src))
+            if self._sep("]"):
+                break
+        self._take("punct", "]")
+        return out
+
+    def _concat(self) -> list[int]:
+        if self._peek("range"):
+            self._take("name")
+            self._take("punct", "(")
+            lo = int(self._take("int"))
+            self._take("punct", ",")
+            hi = int(self._take("int"))
+            self._take("punct", ")")
+            return list(range(lo, hi))
+        self._take("punct", "[")
+        out: list[int] = []
+        while not self._peek("]"):
+            out.append(int(self._take("int")))
+            if self._sep("]"):
+                break
+        self._take("punct", "]")
+        return out
+
+
+# ------------------------------------------------------------- python class prompt
+_OP_CODE = {
+    "none": "lambda C, stride: Zero(stride)",
+    "max_pool_3x3": "lambda C, stride: nn.MaxPool2d(3, stride, padding=1)",
+    "avg_pool_3x3": "lambda C, stride: nn.AvgPool2d(3, stride, padding=1, "
+                    "count_include_pad=False)",
+    "skip_connect": "lambda C, stride: nn.Identity() if stride == 1 else "
+                    "FactorizedReduce(C, C)",
+    "sep_conv_3x3": "lambda C, stride: SepConv(C, 3, stride, 1)",
+    "sep_conv_5x5": "lambda C, stride: SepConv(C, 5, stride, 2)",
+    "dil_conv_3x3": "lambda C, stride: DilConv(C, 3, stride, 2, 2)",
+    "dil_conv_5x5": "lambda C, stride: DilConv(C, 5, stride, 4, 2)",
+}
+
+_CLASS_TEMPLATE = '''\
+import torch
+import torch.nn as nn
+
+
+def DilConv(C, k, stride, pad, dil):
+    return nn.Sequential(nn.ReLU(), nn.Conv2d(C, C, k, stride, pad, dilation=dil, groups=C,
+                                              bias=False),
+                         nn.Conv2d(C, C, 1, bias=False), nn.BatchNorm2d(C))
+
+
+def SepConv(C, k, stride, pad):
+    return nn.Sequential(DilConv(C, k, stride, pad, 1), DilConv(C, k, 1, pad, 1))
+
+
+class Zero(nn.Module):
+    def __init__(self, stride):
+        super().__init__()
+        self.stride = stride
+
+    def forward(self, x):
+        return x[:, :, ::self.stride, ::self.stride] * 0.0
+
+
+class FactorizedReduce(nn.Module):
+    def __init__(self, C_in, C_out):
+        super().__init__()
+        self.relu = nn.ReLU()
+        self.c1 = nn.Conv2d(C_in, C_out // 2, 1, stride=2, bias=False)
+        self.c2 = nn.Conv2d(C_in, C_out - C_out // 2, 1, stride=2, bias=False)
+        self.bn = nn.BatchNorm2d(C_out)
+
+    def forward(self, x):
+        x = self.relu(x)
+        return self.bn(torch.cat([self.c1(x), self.c2(x[:, :, 1:, 1:])], dim=1))
+
+
+OPS = {
+{OPS}
+}
+
+
+class Cell(nn.Module):
+    """A DARTS cell. Nodes 0 and 1 are the outputs of the two previous cells (C channels
+    each); nodes 2..5 each sum two operations applied to two distinct earlier nodes; the
+    output concatenates nodes 2..5 (4*C channels). A reduction cell halves the spatial
+    size: its operations on nodes 0 and 1 use stride 2."""
+
+    def __init__(self, layer_list, C, reduction):
+        # layer_list: 8 (op, source) pairs: node 2 input 0, node 2 input 1, node 3 input 0,
+        # ..., node 5 input 1. Node k's sources are among 0..k-1, input 0's below input 1's.
+        super().__init__()
+        self.sources = [src for _, src in layer_list]
+        self.ops = nn.ModuleList(
+            OPS[op](C, 2 if reduction and src < 2 else 1) for op, src in layer_list)
+
+    def forward(self, s0, s1):
+        states = [s0, s1]
+        for k in range(4):
+            a, b = 2 * k, 2 * k + 1
+            states.append(self.ops[a](states[self.sources[a]])
+                          + self.ops[b](states[self.sources[b]]))
+        return torch.cat(states[2:], dim=1)
+
+
+class Network(nn.Module):
+    """The 16-layer list of an architecture: the normal cell's 8 pairs, then the reduction
+    cell's 8 pairs."""
+
+    def __init__(self, layer_list, C=8, in_channels=3):
+        super().__init__()
+        self.stem = nn.Conv2d(in_channels, C, 3, padding=1, bias=False)
+        self.normal = Cell(layer_list[:8], C, reduction=False)
+        self.reduce = Cell(layer_list[8:], C, reduction=True)
+        self.pre = nn.Conv2d(4 * C, C, 1, bias=False)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = self.pre(self.normal(x, x))
+        return self.reduce(x, x)
+'''

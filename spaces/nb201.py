@@ -1,0 +1,84 @@
+"""NAS-Bench-201 (Dong & Yang, ICLR 2020): a 4-node cell, 6 edges, 5 operators.
+
+Layers are the edges in the order of the official arch string
+``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``: 0->1, 0->2, 1->2, 0->3, 1->3, 2->3. Node 0 is
+the cell input, node 3 its output; a node sums its incoming edges. Canonical index:
+the layer ops read as a base-5 number (operator ids in :data:`OPS` order).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from ._base import Arch, Layer, SearchSpace, SpaceError
+from ._tables import TabularBenchmark, TaskInfo
+
+OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
+DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
+
+
+class NB201Space(SearchSpace):
+    """The NAS-Bench-201 cell space (15,625 cells)."""
+
+    name = "nb201"
+    ops = OPS
+    layers = tuple(Layer(f"edge {s}->{t}", OPS, (s,), t) for s, t in EDGES)
+    input_nodes = (0,)
+    output_node = 3
+    op_comments = {
+        "none": "zero: cuts the edge (outputs zeros)",
+        "skip_connect": "identity: passes the input unchanged",
+        "nor_conv_1x1": "ReLU -> 1x1 convolution -> batch norm",
+        "nor_conv_3x3": "ReLU -> 3x3 convolution -> batch norm",
+        "avg_pool_3x3": "3x3 average pooling, stride 1",
+    }
+
+    def encode(self, arch: Arch) -> str:
+        """The official arch string, e.g. ``|nor_conv_3x3~0|+|...|+|...|``."""
+        self.check(arch)
+        nodes, k = [], 0
+        for t in (1, 2, 3):
+            nodes.append("|" + "|".join(f"{arch.ops[k + s]}~{s}" for s in range(t)) + "|")
+            k += t
+        return "+".join(nodes)
+
+    def decode(self, text: str) -> Arch:
+        """Parse an official arch string with the ``nas-bench-201`` package's parser."""
+        from nas_201_api import NASBench201API  # the official parser; imports torch lazily
+
+        if not isinstance(text, str) or text.count("+") != 2:
+            raise SpaceError(f"nb201: malformed arch string {text!r}: expected 3 nodes joined "
+                             "by '+', like |op~0|+|op~0|op~1|+|op~0|op~1|op~2|")
+        try:
+            nodes = NASBench201API.str2lists(text)
+        except (AssertionError, ValueError) as err:
+            raise SpaceError(f"nb201: malformed arch string {text!r}: each input must be "
+                             f"written op~node ({err})") from None
+        ops: list[str] = []
+        for t, node in enumerate(nodes, start=1):
+            if [src for _, src in node] != list(range(t)):
+                raise SpaceError(f"nb201: malformed arch string {text!r}: node {t} must list "
+                                 f"inputs {list(range(t))} in order, got {[s for _, s in node]}")
+            ops.extend(op for op, _ in node)
+        return self.arch(ops)
+
+
+@cache
+def benchmark() -> TabularBenchmark:
+    """The vendored NAS-Bench-201 table: 200-epoch val/test accuracy on three datasets."""
+    from . import get_space
+
+    return TabularBenchmark(
+        space=get_space("nb201"),
+        tasks={
+            "cifar10": TaskInfo("cifar10", "accuracy (%)",
+                                "CIFAR-10 image classification, 10 classes, 32x32"),
+            "cifar100": TaskInfo("cifar100", "accuracy (%)",
+                                 "CIFAR-100 image classification, 100 classes, 32x32"),
+            "ImageNet16-120": TaskInfo("ImageNet16-120", "accuracy (%)",
+                                       "ImageNet downsampled to 16x16, 120 classes"),
+        },
+        source="nb201.npz",
+        citation="NAS-Bench-201 (Dong & Yang, ICLR 2020), 200-epoch training",
+    )
