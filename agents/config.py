@@ -1,0 +1,189 @@
+"""The run config: one YAML file, validated with pydantic, with errors that name the field.
+
+Example:
+    >>> from lapt.agents.config import load_config
+    >>> cfg = load_config("nb201")          # a named preset from lapt/runs/
+    >>> cfg.space, cfg.source.task, cfg.targets
+    ('nb201', 'ImageNet16-120', ['cifar10', 'cifar100'])
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from lapt.spaces import get_space, space_names
+
+from .providers import LlamaCppConfig, ProviderConfig, parse_provider_config
+
+AGENTS = ("analyst", "translator", "adapter")
+
+
+class ConfigError(ValueError):
+    """A run config that cannot be used; the message names the field and the valid choices."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceConfig(_Strict):
+    """The solved source task whose top-k architectures the Analyst reads."""
+
+    task: str
+    top_k: int = Field(50, gt=0, description="archive size k")
+    sample: int = Field(0, ge=0, description="DARTS: random cells evaluated to form the archive")
+
+
+class SearchConfig(_Strict):
+    """The NAS method run on each refined subspace (REA by default; the paper's knobs)."""
+
+    method: Literal["rea", "random", "local"] = "rea"
+    budget: int = Field(30, gt=0, description="unique evaluations per target task, all iterations")
+    iterations: int = Field(3, gt=0, description="G: Translator -> search -> Adapter rounds")
+    population: int = Field(5, gt=0)
+    tournament: int = Field(2, gt=0)
+    mutations: int = Field(1, gt=0, description="layers changed per mutation")
+    crossover: float = Field(0.0, ge=0, le=1, description="crossover probability (DARTS: 0.5)")
+    mutation_prob: float = Field(1.0, ge=0, le=1, description="mutation probability (DARTS: 0.5)")
+    generations: int | None = Field(None, gt=0, description="DARTS: REA generations per iteration")
+    top_r: int = Field(5, gt=0, description="r: top found architectures the Adapter reads")
+
+    @model_validator(mode="after")
+    def _fits(self) -> SearchConfig:
+        if self.tournament > self.population:
+            raise ValueError(f"tournament ({self.tournament}) must not exceed population "
+                             f"({self.population})")
+        if self.budget < self.iterations:
+            raise ValueError(f"budget ({self.budget}) must give each of the {self.iterations} "
+                             "iterations at least one evaluation")
+        return self
+
+
+class AnalystConfig(_Strict):
+    evidence: bool = Field(True, description="show principle_stats numbers in the prompt")
+    max_repairs: int = Field(2, ge=0)
+
+
+class TranslatorConfig(_Strict):
+    max_repairs: int = Field(2, ge=0, description="repair rounds before keeping the fallback")
+
+
+class AdapterConfig(_Strict):
+    enabled: bool = Field(True, description="False: principles are never updated (ablation)")
+    max_repairs: int = Field(2, ge=0)
+
+
+class SupernetSettings(_Strict):
+    """DARTS only: the weight-sharing evaluator and the final training."""
+
+    data_root: str | None = Field(None, description="folder holding CIFAR in torchvision layout")
+    width: int = Field(8, gt=0)
+    cells: int = Field(3, gt=0)
+    epochs: int = Field(2, gt=0)
+    batch_size: int = Field(64, gt=0)
+    lr: float = Field(0.05, gt=0)
+    final_epochs: int = Field(2, ge=0, description="training of the final cell from scratch")
+    final_width: int = Field(16, gt=0)
+    final_cells: int = Field(5, gt=0)
+    device: str = "auto"
+
+
+class SessionConfig(_Strict):
+    """Everything a LAPT run needs. Unknown keys are errors."""
+
+    name: str = "lapt"
+    space: str
+    source: SourceConfig
+    targets: list[str] = Field(min_length=1)
+    search: SearchConfig = SearchConfig()
+    seed: int = 0
+    analyst: AnalystConfig = AnalystConfig()
+    translator: TranslatorConfig = TranslatorConfig()
+    adapter: AdapterConfig = AdapterConfig()
+    supernet: SupernetSettings = SupernetSettings()
+    providers: dict[str, ProviderConfig] = Field(
+        default_factory=lambda: {"default": LlamaCppConfig()},
+        description="'default' and optional per-agent overrides: analyst, translator, adapter")
+    out_dir: str = "runs/out"
+
+    @field_validator("space")
+    @classmethod
+    def _space(cls, v: str) -> str:
+        if v not in space_names():
+            raise ValueError(f"unknown space {v!r}; valid: {', '.join(space_names())}")
+        return v
+
+    @field_validator("providers", mode="before")
+    @classmethod
+    def _providers(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            raise ValueError("providers must map 'default' or an agent name to a provider config")
+        bad = [k for k in v if k not in ("default", *AGENTS)]
+        if bad:
+            raise ValueError(f"unknown providers key(s) {bad}; valid: default, {', '.join(AGENTS)}")
+        return {k: parse_provider_config(c) for k, c in v.items()}
+
+    @model_validator(mode="after")
+    def _tasks(self) -> SessionConfig:
+        from lapt.tools.tasks import task_names
+
+        valid = task_names(self.space)
+        for t in [self.source.task, *self.targets]:
+            if t not in valid:
+                raise ValueError(f"unknown task {t!r} for space {self.space}; valid: "
+                                 f"{', '.join(valid)}")
+        if "default" not in self.providers and not all(a in self.providers for a in AGENTS):
+            raise ValueError("providers needs a 'default' entry or one entry per agent "
+                             f"({', '.join(AGENTS)})")
+        get_space(self.space)
+        return self
+
+    def provider(self, agent: str) -> ProviderConfig:
+        """The provider config of ``agent`` (its override, else the default)."""
+        return self.providers.get(agent) or self.providers["default"]
+
+    def to_yaml(self) -> str:
+        """The resolved config as YAML (provider configs hold env-var names, never keys)."""
+        data = self.model_dump(mode="json", exclude={"providers"})
+        data["providers"] = {
+            k: {"provider": "function", "model": c.model} if c.provider == "function"
+            else c.model_dump(mode="json") for k, c in self.providers.items()}
+        return yaml.safe_dump(data, sort_keys=False)
+
+
+def preset_names() -> list[str]:
+    """Named configs shipped in ``lapt/runs`` (the paper's Table 1 settings per space)."""
+    return sorted(p.name.removesuffix(".yaml") for p in resources.files("lapt.runs").iterdir()
+                  if p.name.endswith(".yaml"))
+
+
+def load_config(source: str | Path | dict[str, Any]) -> SessionConfig:
+    """Load a config from a dict, a YAML path, or a preset name; raises :class:`ConfigError`."""
+    if isinstance(source, dict):
+        data, where = source, "config"
+    else:
+        path = Path(source)
+        if path.is_file():
+            text, where = path.read_text(), str(path)
+        elif str(source) in preset_names():
+            text = resources.files("lapt.runs").joinpath(f"{source}.yaml").read_text()
+            where = f"preset {source}"
+        else:
+            raise ConfigError(f"no config file or preset named {str(source)!r}; presets: "
+                              f"{', '.join(preset_names())}")
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{where}: not valid YAML: {err}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{where}: expected a mapping of settings, got {type(data).__name__}")
+    try:
+        return SessionConfig.model_validate(data)
+    except ValidationError as err:
+        lines = [f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in err.errors()]
+        raise ConfigError(f"{where}: invalid config:\n  " + "\n  ".join(lines)) from None

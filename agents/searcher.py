@@ -1,0 +1,66 @@
+"""The Searcher: a tool-backed agent (no LLM) that runs the NAS method on a subspace."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from autogen_core import MessageContext, RoutedAgent, message_handler
+
+from lapt.spaces import Subspace, get_space
+from lapt.tools.evaluate import Evaluator
+from lapt.tools.search import search
+
+from .config import SearchConfig
+from .messages import EvaluatedArch, SearchRequest, SearchResult
+
+EvaluatorFactory = Callable[[str, Subspace], Evaluator]
+"""(task, subspace) -> the evaluator to search with (tabular: one per task)."""
+
+
+class Searcher(RoutedAgent):
+    """Algorithm 1, line 5: B_n = search(Ω_r) with REA (or random / local search)."""
+
+    def __init__(self, space: str, settings: SearchConfig, evaluator_for: EvaluatorFactory,
+                 on_trial: Callable[[str, int], None] | None = None) -> None:
+        super().__init__(f"runs {settings.method} on {space} subspaces")
+        self.space = get_space(space)
+        self.settings = settings
+        self.evaluator_for = evaluator_for
+        self.on_trial = on_trial
+
+    @message_handler
+    async def on_search(self, message: SearchRequest, ctx: MessageContext) -> SearchResult:
+        s = self.settings
+        evaluator = self.evaluator_for(message.task, message.subspace)
+        knobs: dict = {}
+        if s.method == "rea":
+            knobs = dict(population=min(s.population, message.budget),
+                         tournament=min(s.tournament, s.population, message.budget),
+                         mutation_layers=s.mutations, crossover=s.crossover,
+                         mutation=s.mutation_prob, generations=s.generations,
+                         initial=[self.space.decode(a) for a in message.initial])
+        hook = evaluator.on_evaluation
+        if self.on_trial is not None:
+            def counted(ev):  # type: ignore[no-untyped-def]
+                if hook is not None:
+                    hook(ev)
+                self.on_trial(message.task, evaluator.n_evals)  # type: ignore[misc]
+            evaluator.on_evaluation = counted
+        try:
+            budget = None if (s.method == "rea" and s.generations) else message.budget
+            result = search(s.method, evaluator, budget, message.subspace, message.seed, **knobs)
+        finally:
+            evaluator.on_evaluation = hook
+        seen: dict = {}
+        for t in result.trials:
+            seen.setdefault(t.arch, t)
+        found = sorted(seen.values(), key=lambda t: -t.val)
+        enc = self.space.encode
+
+        def msg(t):  # type: ignore[no-untyped-def]
+            n = evaluator.evaluate(t.arch).n  # a cache hit: the global evaluation number
+            return EvaluatedArch(arch=enc(t.arch), val=t.val, test=t.test, n=n)
+
+        return SearchResult(task=message.task, evaluated=tuple(msg(t) for t in found),
+                            best=msg(result.best), n_evals_total=evaluator.n_evals,
+                            stop_reason=result.stop_reason)

@@ -1,0 +1,272 @@
+"""A LAPT session: Algorithm 1 of the paper, driven by typed messages between agents.
+
+Read :meth:`Session._algorithm_1` first: it is the paper's Algorithm 1 line by line. The
+rest sets up the AutoGen runtime, the agents and their model clients, the run folder,
+and resume / replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from autogen_core import AgentId, SingleThreadedAgentRuntime
+
+from lapt.spaces import Subspace, get_space
+from lapt.tools import tasks as task_tools
+from lapt.tools.evaluate import Evaluator
+
+from ._recording import MessageRecorder, ResumingLLM, SkippingTranscript, UsageMeter
+from .adapter import Adapter
+from .analyst import Analyst
+from .config import AGENTS, SessionConfig
+from .messages import (
+    AdaptRequest,
+    AnalyzeRequest,
+    Principles,
+    SearchRequest,
+    SearchResult,
+    TranslateRequest,
+)
+from .providers import LLM, ReplayConfig, build_llm
+from .rundir import RunDir
+from .searcher import Searcher
+from .translator import Translator
+
+
+@dataclass
+class Reporter:
+    """Progress callbacks (the CLI shows rich progress bars; scripts may pass their own)."""
+
+    status: Callable[[str], None] = lambda text: None
+    task_started: Callable[[str, int], None] = lambda task, total: None
+    evaluated: Callable[[str, int], None] = lambda task, n_evals: None
+
+
+@dataclass
+class TaskResult:
+    """The best architecture found on one target task."""
+
+    task: str
+    arch: str
+    val: float
+    test: float
+    rank: int | None
+    """Rank by test metric in the whole space (tabular spaces), 1 = best."""
+    n_evals: int
+    iterations: list[dict[str, Any]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    """What a session returns and writes to ``results.json``."""
+
+    run_id: str
+    run_dir: str
+    space: str
+    source: str
+    principles: dict[str, Any]
+    tasks: dict[str, TaskResult]
+    llm: dict[str, dict[str, float]]
+    wall_s: float
+
+    def to_json(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+def _seed(*parts: int) -> int:
+    return int(np.random.SeedSequence(list(parts)).generate_state(1)[0])
+
+
+class Session:
+    """One LAPT run over a config; use :func:`run_session` for the one-call form."""
+
+    def __init__(self, config: SessionConfig, run: RunDir, *, resume: bool = False,
+                 replay_from: RunDir | None = None, reporter: Reporter | None = None,
+                 llms: dict[str, LLM] | None = None) -> None:
+        self.cfg = config
+        self.run = run
+        self.space = get_space(config.space)
+        self.reporter = reporter or Reporter()
+        secret_envs = [getattr(config.provider(a), "api_key_env", None) for a in AGENTS]
+        base = run.transcript([e for e in secret_envs if e])
+        self.transcript = SkippingTranscript(base, run.records() if resume else [])
+        self.usage = UsageMeter()
+        self._llms = llms
+        self._recorded = run.records("llm_call") if resume else []
+        self._replay_from = replay_from
+        self._evaluators: dict[str, Evaluator] = {}
+
+    # ----------------------------------------------------------------- models
+    def _build_llms(self) -> dict[str, LLM]:
+        def sink(call):  # type: ignore[no-untyped-def]
+            self.usage.add(call)
+            self.transcript.llm_call(call)
+
+        out = {}
+        for agent in AGENTS:
+            if self._llms and agent in self._llms:
+                llm = self._llms[agent]
+                llm.sink = sink
+            elif self._replay_from is not None:
+                llm = build_llm(ReplayConfig(transcript=self._replay_from.path), sink=sink)
+            else:
+                llm = build_llm(self.cfg.provider(agent), sink=sink)
+            recorded = [r for r in self._recorded if r.get("agent") == agent]
+            out[agent] = ResumingLLM(llm, recorded, self.usage) if recorded else llm
+        return out
+
+    # ------------------------------------------------------------- evaluators
+    def _evaluator(self, task: str, subspace: Subspace, key: str | None = None) -> Evaluator:
+        """Tabular: one evaluator per task. DARTS: one supernet per (task, subspace)."""
+        if task_tools.is_tabular(self.cfg.space):
+            key = key or task
+        else:
+            key = key or f"{task}/{len(self._evaluators)}"
+        if key not in self._evaluators:
+            ev = task_tools.make_evaluator(
+                self.cfg.space, task, self.cfg.supernet,
+                on_evaluation=lambda e, k=key: self.run.append_evaluation(k, e),
+                workdir=self.run.path / "supernets" / key.replace("/", "-"), subspace=subspace)
+            ev.preload(self.run.evaluations(key))
+            self._evaluators[key] = ev
+        return self._evaluators[key]
+
+    def _source_archive(self) -> list[str]:
+        """Line 1: A = top-k of the source task (free: looked up, or a DARTS supernet)."""
+        src = self.cfg.source
+        if task_tools.is_tabular(self.cfg.space):
+            archs = task_tools.source_archive(self.cfg.space, src.task, src.top_k)
+        else:
+            ev = self._evaluator(src.task, self.space.full_subspace(), key=f"source:{src.task}")
+            rng = np.random.default_rng(_seed(self.cfg.seed, 0))
+            n = max(src.sample, src.top_k)
+            while ev.n_evals < n:
+                ev.evaluate(self.space.sample(rng))
+            archs = [e.arch for e in sorted(ev.history, key=lambda e: -e.val)[: src.top_k]]
+        return [self.space.encode(a) for a in archs]
+
+    # ------------------------------------------------------------- Algorithm 1
+    async def _algorithm_1(self, send: Callable[[Any, str], Any]) -> tuple[Principles, dict]:
+        cfg, space = self.cfg, self.space
+        archive = self._source_archive()                                             # line 1
+        evidence = ""
+        if cfg.analyst.evidence:
+            from lapt.tools.stats import principle_stats
+            evidence = principle_stats(space, [space.decode(a) for a in archive]).to_text()
+        self.reporter.status(f"analyst: learning principles from {len(archive)} "
+                             f"{cfg.source.task} architectures")
+        P: Principles = await send(AnalyzeRequest(                                  # line 2
+            space=cfg.space, task=cfg.source.task, archive=tuple(archive), evidence=evidence,
+            task_description=task_tools.task_description(cfg.space, cfg.source.task)),
+            "analyst")
+        results: dict[str, TaskResult] = {}
+        G = cfg.search.iterations
+        for t, task in enumerate(cfg.targets):                                     # each task n
+            P_n, base, omega = P, None, space.full_subspace()
+            self.reporter.task_started(task, cfg.search.budget)
+            iterations, found = [], []
+            for g in range(G):                                                      # line 3
+                self.transcript.event("iteration", task=task, iteration=g + 1)
+                self.reporter.status(f"{task}: iteration {g + 1}/{G}: translator")
+                tr = await send(TranslateRequest(space=cfg.space, task=task,        # line 4
+                                                 principles=P_n, fallback=omega), "translator")
+                omega = tr.subspace
+                budget = cfg.search.budget // G + (g < cfg.search.budget % G)
+                self.reporter.status(f"{task}: iteration {g + 1}/{G}: searching "
+                                     f"{omega.cardinality():,} cells")
+                B: SearchResult = await send(SearchRequest(                        # line 5
+                    task=task, subspace=omega, budget=budget, seed=_seed(cfg.seed, t, g)),
+                    "searcher")
+                found.extend(B.evaluated)
+                best = B.best.val                                                   # line 6
+                branch = None
+                if cfg.adapter.enabled:                                             # line 7
+                    self.reporter.status(f"{task}: iteration {g + 1}/{G}: adapter")
+                    ad = await send(AdaptRequest(
+                        space=cfg.space, task=task, principles=P_n, found=B.evaluated,
+                        subspace=omega, base=base, best=best, top_r=cfg.search.top_r),
+                        "adapter")
+                    P_n, base, branch = ad.principles, ad.base, ad.branch
+                iterations.append({"iteration": g + 1, "subspace_size": omega.cardinality(),
+                                   "subspace_valid": tr.valid, "repairs": tr.repairs,
+                                   "fallback_reason": tr.fallback_reason, "best_val": best,
+                                   "n_evals": B.n_evals_total, "branch": branch,
+                                   "subspace": omega.model_dump(mode="json")})
+            results[task] = self._task_result(task, found, iterations)             # line 9
+        return P, results
+
+    def _task_result(self, task: str, found: list, iterations: list) -> TaskResult:
+        top = max(found, key=lambda e: (e.val, -e.n))
+        rank = None
+        extra: dict[str, Any] = {}
+        arch = self.space.decode(top.arch)
+        if task_tools.is_tabular(self.cfg.space):
+            rank = task_tools.benchmark(self.cfg.space).lookup(arch, task).rank
+        else:
+            from lapt.tools.supernet import train_final
+            extra = train_final(arch, task, self.cfg.supernet, workdir=self.run.path)
+        n_evals = sum(ev.n_evals for k, ev in self._evaluators.items()
+                      if k == task or k.startswith(f"{task}/"))
+        return TaskResult(task, top.arch, top.val, top.test, rank, n_evals, iterations, extra)
+
+    # ----------------------------------------------------------------- driver
+    async def arun(self) -> RunResult:
+        """Run (or resume / replay) the session; writes ``results.json`` at the end."""
+        t0 = time.perf_counter()
+        llms = self._build_llms()
+        recorder = MessageRecorder(self.transcript)
+        runtime = SingleThreadedAgentRuntime(intervention_handlers=[recorder])
+        cfg = self.cfg
+        await Analyst.register(runtime, "analyst", lambda: Analyst(
+            "learns design principles", llms["analyst"], cfg.analyst.max_repairs))
+        await Translator.register(runtime, "translator", lambda: Translator(
+            "turns principles into subspaces", llms["translator"], cfg.translator.max_repairs))
+        await Adapter.register(runtime, "adapter", lambda: Adapter(
+            "adapts principles to the target", llms["adapter"], cfg.adapter.max_repairs))
+        await Searcher.register(runtime, "searcher", lambda: Searcher(
+            cfg.space, cfg.search, self._evaluator, on_trial=self.reporter.evaluated))
+        runtime.start()
+
+        async def send(message: Any, agent: str) -> Any:
+            return await runtime.send_message(message, AgentId(agent, "default"))
+
+        self.transcript.event("session_start", run_id=self.run.id)
+        try:
+            principles, results = await self._algorithm_1(send)
+        finally:
+            await runtime.stop()
+            for llm in llms.values():
+                await llm.close()
+        out = RunResult(run_id=self.run.id, run_dir=str(self.run.path), space=cfg.space,
+                        source=cfg.source.task, principles=principles.model_dump(mode="json"),
+                        tasks=results, llm=self.usage.summary(),
+                        wall_s=time.perf_counter() - t0)
+        self.transcript.event("session_end", results={t: r.arch for t, r in results.items()})
+        self.run.write_results(out.to_json())
+        self.transcript.close()
+        return out
+
+
+def run_session(config: SessionConfig, *, run: RunDir | None = None, resume: bool = False,
+                replay_from: RunDir | None = None, reporter: Reporter | None = None,
+                llms: dict[str, LLM] | None = None) -> RunResult:
+    """Run LAPT for ``config`` and return the results (the run folder is in ``run_dir``).
+
+    Example:
+        >>> from lapt.agents import load_config, run_session
+        >>> cfg = load_config("nb201")                    # the embedded default
+        >>> result = run_session(cfg)                     # doctest: +SKIP
+        >>> result.tasks["cifar10"].test                  # doctest: +SKIP
+    """
+    run = run or RunDir.create(config)
+    session = Session(config, run, resume=resume, replay_from=replay_from, reporter=reporter,
+                      llms=llms)
+    return asyncio.run(session.arun())
