@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-
 from lapt.spaces import Arch, SearchSpace, Subspace
 
 from ._cells import CellSampler

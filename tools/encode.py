@@ -61,7 +61,7 @@ def _generic_class(space: SearchSpace, subspace: Subspace | None) -> str:
                      for i, (layer, c) in enumerate(zip(space.layers, choices)))
     inputs = space.input_nodes
     args = "x" if len(inputs) == 1 else ", ".join(f"s{n}" for n in inputs)
-    start = "{%s}" % ", ".join(f"{n}: {a}" for n, a in zip(inputs, args.split(", ")))
+    start = "{" + ", ".join(f"{n}: {a}" for n, a in zip(inputs, args.split(", "))) + "}"
     return f'''\
 import torch
 import torch.nn as nn
@@ -147,7 +147,7 @@ def encode_architectures(space: SearchSpace, archs: Sequence[Arch],
         >>> nb = get_space("nb201")
         >>> text = encode_architectures(nb, [nb.from_index(0)])
         >>> text.splitlines()[-1]
-        "arch_1 = [('none', 0), ('none', 0), ('none', 0), ('none', 0), ('none', 0), ('none', 1)]"
+        "arch_1 = [('none', 0), ('none', 0), ('none', 1), ('none', 0), ('none', 1), ('none', 2)]"
     """
     cells = [space.check(getattr(a, "arch", a)) for a in archs]
     if scores is not None and len(scores) != len(cells):

@@ -110,11 +110,11 @@ class TabularEvaluator(Evaluator):
 
     Example:
         >>> from lapt.spaces import nb201
-        >>> ev = TabularEvaluator(nb201.benchmark(), "cifar10")
-        >>> e = ev.evaluate(ev.space.decode("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
-        ...                                 "+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"))
-        >>> round(e.test, 2), ev.n_evals
-        (94.37, 1)
+        >>> bench = nb201.benchmark()
+        >>> ev = TabularEvaluator(bench, "cifar10")
+        >>> e = ev.evaluate(bench.top("cifar10", 1)[0])  # the best cell by validation
+        >>> round(e.val, 3), round(e.test, 3), ev.n_evals
+        (91.607, 94.373, 1)
     """
 
     def __init__(self, benchmark: TabularBenchmark, task: str,
@@ -123,8 +123,9 @@ class TabularEvaluator(Evaluator):
         super().__init__(benchmark.space, info.name, on_evaluation)
         self.benchmark = benchmark
         self.metric_name = info.metric
-        self._val = benchmark.val(info.name)
-        self._test = benchmark.test(info.name)
+        # plain lists of floats: indexing them is several times faster than numpy scalars
+        self._val: list[float] = benchmark.val(info.name).tolist()
+        self._test: list[float] = benchmark.test(info.name).tolist()
         # per layer: op name -> id, so a lookup is one pass over the layers
         self._op_ids = [{op: j for j, op in enumerate(layer.ops)} for layer in self.space.layers]
         self._radix = [len(layer.ops) for layer in self.space.layers]
@@ -133,4 +134,4 @@ class TabularEvaluator(Evaluator):
         idx = 0
         for ids, radix, op in zip(self._op_ids, self._radix, arch.ops):
             idx = idx * radix + ids[op]
-        return float(self._val[idx]), float(self._test[idx])
+        return self._val[idx], self._test[idx]

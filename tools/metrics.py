@@ -20,14 +20,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
-
 from lapt.spaces import Arch, SpaceError, Subspace
-from lapt.spaces._tables import TabularBenchmark
 
 from ._search_base import SearchResult
+
+if TYPE_CHECKING:
+    from lapt.spaces._tables import TabularBenchmark
 
 
 class _Scored(Protocol):

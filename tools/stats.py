@@ -52,9 +52,10 @@ class PrincipleStats:
 
     def to_text(self, digits: int = 2) -> str:
         """A short table per layer, readable by a person or an LLM."""
-        out = [f"Operator statistics of {self.archive_size} archive cells of {self.space} "
-               f"against the {self.reference} reference "
-               "(enrichment = archive share / reference share; > 1 favoured, < 1 avoided)."]
+        head = (f"Operator statistics of {self.archive_size} archive cells of {self.space} "
+                f"against the {self.reference} reference "
+                "(enrichment = archive share / reference share; > 1 favoured, < 1 avoided).")
+        out = [head]
         for ls in self.layers:
             out.append(f"\nlayer {ls.layer} ({ls.name})")
             for label, rows in (("op", ls.ops), ("source", ls.sources)):
@@ -63,7 +64,7 @@ class PrincipleStats:
                 width = max(len(str(r.choice)) for r in rows + (ChoiceStat(label, 0, 0, 0, 0),))
                 out.append(f"  {label:<{width}}  count  share  ref    enrichment")
                 for r in sorted(rows, key=lambda r: -r.enrichment):
-                    out.append(f"  {str(r.choice):<{width}}  {r.count:>5}  {r.share:.{digits}f}"
+                    out.append(f"  {r.choice!s:<{width}}  {r.count:>5}  {r.share:.{digits}f}"
                                f"   {r.reference:.{digits}f}   {r.enrichment:.{digits}f}")
         return "\n".join(out)
 
@@ -126,9 +127,10 @@ def stats_subspace(stats: PrincipleStats, keep: int | None = None,
     """The subspace the statistics imply: per layer the most enriched choices.
 
     A layer keeps its operators (and sources) with enrichment >= ``threshold``, at most
-    ``keep`` of them (the most enriched), and at least one. If that subspace fails
+    ``keep`` of them (the most enriched), and at least one. While that subspace fails
     :func:`validate_subspace` (every cell degenerate, or a space constraint such as
-    DARTS' two distinct inputs), the next most enriched choices are added until it passes.
+    DARTS' two distinct inputs), the most enriched choice left out, over all layers, is
+    added back.
 
     Example:
         >>> from lapt.spaces import nb201
@@ -143,36 +145,33 @@ def stats_subspace(stats: PrincipleStats, keep: int | None = None,
         raise ValueError(f"keep must be >= 1 or None, got {keep}")
     space = get_space(stats.space)
 
-    def ranked(rows: tuple[ChoiceStat, ...]) -> list[str | int]:
-        order = sorted(range(len(rows)), key=lambda j: (-rows[j].enrichment, -rows[j].count, j))
-        return [rows[j].choice for j in order]
+    def ranked(rows: tuple[ChoiceStat, ...]) -> list[ChoiceStat]:
+        return sorted(rows, key=lambda r: (-r.enrichment, -r.count))
 
     def initial(rows: tuple[ChoiceStat, ...]) -> int:
         n = sum(1 for r in rows if r.enrichment >= threshold)
         return max(1, min(n, keep if keep is not None else n))
 
-    plan = []  # per layer: (ranked ops, n ops kept, ranked sources, n sources kept)
+    # per layer and kind ("ops", "sources"): the choices by enrichment, and how many kept
+    plan: list[dict[str, tuple[list[ChoiceStat], int]]] = []
     for ls, layer in zip(stats.layers, space.layers):
-        src = ranked(ls.sources) if ls.sources else list(layer.sources)
-        plan.append([ranked(ls.ops), initial(ls.ops), src,
-                     initial(ls.sources) if ls.sources else len(src)])
+        src = (ranked(ls.sources), initial(ls.sources)) if ls.sources else (
+            [ChoiceStat(s, 0, 0.0, 1.0, 1.0) for s in layer.sources], len(layer.sources))
+        plan.append({"ops": (ranked(ls.ops), initial(ls.ops)), "sources": src})
     while True:
-        proposal = {"layers": [{"layer": i, "ops": ops[:n_ops], "sources": src[:n_src]}
-                               for i, (ops, n_ops, src, n_src) in enumerate(plan)]}
+        proposal = {"layers": [{"layer": i, **{kind: [r.choice for r in rows[:n]]
+                                               for kind, (rows, n) in p.items()}}
+                               for i, p in enumerate(plan)]}
         report = validate_subspace(space, proposal)
         if report.valid:
             assert report.subspace is not None
             return report.subspace
-        grown = False
-        for p in plan:  # relax: one more source per layer first, then one more operator
-            if p[3] < len(p[2]):
-                p[3] += 1
-                grown = True
-        if not grown:
-            for p in plan:
-                if p[1] < len(p[0]):
-                    p[1] += 1
-                    grown = True
-        if not grown:
+        # relax: add the most enriched choice left out anywhere, and check again
+        left = [(rows[n].enrichment, i, kind) for i, p in enumerate(plan)
+                for kind, (rows, n) in p.items() if n < len(rows)]
+        if not left:
             raise SpaceError("stats_subspace: even the whole space fails validation: "
                              + report.message())
+        _, i, kind = max(left, key=lambda t: (t[0], -t[1]))
+        rows, n = plan[i][kind]
+        plan[i][kind] = (rows, n + 1)
