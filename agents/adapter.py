@@ -8,8 +8,9 @@ from lapt.spaces import get_space
 
 from ._llm_agent import LLMAgent, ask
 from .analyst import check_principles
-from .messages import Adaptation, AdapterAnswer, AdaptRequest
+from .messages import Adaptation, AdaptRequest
 from .prompts import adapter_explore_prompt, adapter_update_prompt, principles_from
+from .schemas import adapter_schema
 
 
 class Adapter(LLMAgent):
@@ -24,12 +25,13 @@ class Adapter(LLMAgent):
     @message_handler
     async def on_adapt(self, message: AdaptRequest, ctx: MessageContext) -> Adaptation:
         space = get_space(message.space)
+        schema = adapter_schema(space.name)
         improved = message.base is None or message.base <= message.best
         if improved:
-            prompt = adapter_update_prompt(message, space, AdapterAnswer)
+            prompt = adapter_update_prompt(message, space, schema)
         else:
-            prompt = adapter_explore_prompt(message, space, message.subspace, AdapterAnswer)
-        answer = await ask(self.llm, "adapter", prompt, AdapterAnswer, self.max_repairs,
+            prompt = adapter_explore_prompt(message, space, message.subspace, schema)
+        answer = await ask(self.llm, "adapter", prompt, schema, self.max_repairs,
                            check=lambda a: check_principles(a.principles, space))
         branch = "update" if improved else "explore"
         base = message.best if improved else message.base

@@ -8,8 +8,9 @@ from lapt.spaces import SearchSpace, get_space
 from lapt.tools.encode import encode_architectures
 
 from ._llm_agent import LLMAgent, ask
-from .messages import AnalystAnswer, AnalyzeRequest, PrincipleAnswer, Principles
+from .messages import AnalyzeRequest, PrincipleAnswer, Principles
 from .prompts import analyst_prompt, principles_from
+from .schemas import analyst_schema
 
 
 class Analyst(LLMAgent):
@@ -24,8 +25,9 @@ class Analyst(LLMAgent):
     async def on_analyze(self, message: AnalyzeRequest, ctx: MessageContext) -> Principles:
         space = get_space(message.space)
         archs = [space.decode(a) for a in message.archive]
-        prompt = analyst_prompt(message, space, encode_architectures(space, archs), AnalystAnswer)
-        answer = await ask(self.llm, "analyst", prompt, AnalystAnswer, self.max_repairs,
+        schema = analyst_schema(space.name)
+        prompt = analyst_prompt(message, space, encode_architectures(space, archs), schema)
+        answer = await ask(self.llm, "analyst", prompt, schema, self.max_repairs,
                            check=lambda a: check_principles(a.principles, space))
         if answer.value is not None:
             return principles_from(answer.value, origin="analyst")

@@ -126,7 +126,15 @@ class SessionConfig(_Strict):
         bad = [k for k in v if k not in ("default", *AGENTS)]
         if bad:
             raise ValueError(f"unknown providers key(s) {bad}; valid: default, {', '.join(AGENTS)}")
-        return {k: parse_provider_config(c) for k, c in v.items()}
+        out = {}
+        for k, c in v.items():
+            try:
+                out[k] = parse_provider_config(c)
+            except ValidationError as err:
+                why = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'provider'}: {e['msg']}"
+                                for e in err.errors())
+                raise ValueError(f"providers.{k}: {why}") from None
+        return out
 
     @model_validator(mode="after")
     def _tasks(self) -> SessionConfig:

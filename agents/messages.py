@@ -23,7 +23,8 @@ class _Msg(BaseModel):
 class PrincipleAnswer(BaseModel):
     """One design principle as an LLM writes it."""
 
-    statement: str = Field(max_length=400, description="the principle in one sentence")
+    statement: str = Field(max_length=1000, description="the principle in one sentence",
+                           json_schema_extra={"maxLength": 200})
     layers: list[int] = Field(default_factory=list, max_length=32,
                               description="layer indices it concerns (empty = all)")
     operators: list[str] = Field(default_factory=list, max_length=8,
@@ -35,9 +36,9 @@ class PrincipleAnswer(BaseModel):
 class AnalystAnswer(BaseModel):
     """The Analyst's three steps: information flow, common patterns, principles."""
 
-    information_flow: str = Field(max_length=600,
+    information_flow: str = Field(max_length=2000, json_schema_extra={"maxLength": 300},
                                   description="step 1: how information flows in the top cells")
-    common_patterns: str = Field(max_length=600,
+    common_patterns: str = Field(max_length=2000, json_schema_extra={"maxLength": 300},
                                  description="step 2: operators and connections they share")
     principles: list[PrincipleAnswer] = Field(min_length=1, max_length=8,
                                               description="step 3: the design principles")
@@ -46,14 +47,15 @@ class AnalystAnswer(BaseModel):
 class AdapterAnswer(BaseModel):
     """The Adapter's answer: an updated principle set (or principles on left-out regions)."""
 
-    observations: str = Field(max_length=600, description="what the found architectures show")
+    observations: str = Field(max_length=2000, json_schema_extra={"maxLength": 300},
+                              description="what the found architectures show")
     principles: list[PrincipleAnswer] = Field(min_length=1, max_length=8)
 
 
 class TranslatorAnswer(SubspaceProposal):
     """Per layer, the operators (by name or id) the principles allow; sources optional."""
 
-    rationale: str = Field(default="", max_length=400)
+    rationale: str = Field(default="", max_length=2000, json_schema_extra={"maxLength": 200})
 
 
 # ------------------------------------------------------------ agent messages

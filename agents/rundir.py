@@ -19,6 +19,7 @@ import yaml
 from lapt.spaces import get_space
 from lapt.tools.evaluate import Evaluation
 
+from .providers._secrets import scrub
 from .config import ConfigError, SessionConfig, load_config
 from .transcript import Transcript, read_transcript
 
@@ -110,7 +111,7 @@ class RunDir:
     # ---------------------------------------------------------------- results
     def write_results(self, results: dict[str, Any]) -> None:
         tmp = self.path / (RESULTS + ".tmp")
-        tmp.write_text(json.dumps(results, indent=2))
+        tmp.write_text(json.dumps(scrub(results), indent=2))
         tmp.replace(self.path / RESULTS)
 
     def results(self) -> dict[str, Any] | None:

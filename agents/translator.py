@@ -2,41 +2,13 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 from autogen_core import MessageContext, message_handler
-from pydantic import Field, create_model
-
-from lapt.spaces import LayerProposal, SearchSpace, get_space, validate_subspace
+from lapt.spaces import get_space, validate_subspace
 
 from ._llm_agent import LLMAgent, ask
 from .messages import TranslateRequest, Translation, TranslatorAnswer
 from .prompts import translator_prompt
-
-
-@cache
-def answer_schema(space_name: str) -> type[TranslatorAnswer]:
-    """The Translator's answer model for one space.
-
-    Parsing stays lenient (operators by name or id, so that wrong ones reach
-    ``validate_subspace`` and get its precise messages back); the JSON schema shown to
-    the model, and used for constrained decoding, lists the space's operator names.
-    """
-    space: SearchSpace = get_space(space_name)
-    n = len(space.layers)
-    layer = create_model(
-        f"{space_name.title()}LayerAnswer", __base__=LayerProposal,
-        layer=(int, Field(description=f"layer index 0..{n - 1}",
-                          json_schema_extra={"minimum": 0, "maximum": n - 1})),
-        ops=(list[str | int], Field(description="allowed operators",
-                                    json_schema_extra={"items": {"enum": list(space.ops)},
-                                                       "minItems": 1,
-                                                       "maxItems": len(space.ops)})),
-    )
-    return create_model(  # type: ignore[no-any-return]
-        f"{space_name.title()}TranslatorAnswer", __base__=TranslatorAnswer,
-        layers=(list[layer], Field(json_schema_extra={"maxItems": n})),  # type: ignore[valid-type]
-    )
+from .schemas import translator_schema
 
 
 class Translator(LLMAgent):
@@ -53,7 +25,7 @@ class Translator(LLMAgent):
         if not message.principles.principles:
             return Translation(subspace=message.fallback, valid=False, repairs=0,
                                fallback_reason="no principles to translate")
-        schema = answer_schema(space.name)
+        schema = translator_schema(space.name)
         reports = {}
 
         def check(answer: TranslatorAnswer) -> str | None:
