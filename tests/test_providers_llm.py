@@ -1,0 +1,127 @@
+"""Real models: the embedded Gemma 3 270M in-process, and behind a real
+``python -m llama_cpp.server`` through the OpenAI path. Marked ``llm``; kept short
+so CI runs them too."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+import httpx
+import pytest
+from pydantic import BaseModel
+
+from lapt.agents.providers import build_llm, embedded_model_path
+
+pytestmark = pytest.mark.llm
+
+PROMPT = [
+    {"role": "system", "content": "You answer with one JSON object and nothing else."},
+    {
+        "role": "user",
+        "content": (
+            "In a CNN cell, which operator usually helps accuracy most: conv3x3, conv1x1, "
+            "skip or pool? Should it be kept? Reply as JSON with keys op and keep."
+        ),
+    },
+]
+
+
+class Verdict(BaseModel):
+    op: Literal["conv3x3", "conv1x1", "skip", "pool"]
+    keep: bool
+
+
+@pytest.fixture(scope="session")
+def gguf() -> Path:
+    return embedded_model_path()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def llama_server(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real llama.cpp OpenAI-compatible server on 127.0.0.1; yields its base_url."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("llama_server") / "server.log"
+    cmd = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(gguf),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "4096",
+    ]
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"llama_cpp.server exited: {log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{base}/models", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"llama_cpp.server did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_embedded_model_is_assembled_once(gguf: Path):
+    assert gguf.exists() and gguf.stat().st_size > 100_000_000
+    t0 = time.perf_counter()
+    assert embedded_model_path() == gguf
+    assert time.perf_counter() - t0 < 0.5  # reused, not re-hashed
+
+
+def test_embedded_llama_cpp_answers_the_schema(gguf: Path):
+    llm = build_llm({"provider": "llama_cpp", "max_tokens": 64, "seed": 0, "n_ctx": 2048})
+    call = asyncio.run(llm.complete("analyst", PROMPT, Verdict))
+    assert call.error is None, call.raw
+    assert Verdict.model_validate(call.parsed)
+    assert call.prompt_tokens > 20 and call.completion_tokens > 0
+    asyncio.run(llm.close())
+
+
+def test_openai_path_against_local_llama_server(llama_server: str, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY")  # a local server needs no key
+    llm = build_llm(
+        {
+            "provider": "openai",
+            "model": "gemma-3-270m",
+            "base_url": llama_server,
+            "json_mode": "json_object",
+            "max_tokens": 64,
+            "seed": 0,
+            "timeout_s": 60,
+        }
+    )
+    call = asyncio.run(llm.complete("translator", PROMPT, Verdict))
+    assert call.error is None, call.raw
+    assert Verdict.model_validate(call.parsed)
+    assert call.completion_tokens > 0
