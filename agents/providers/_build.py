@@ -43,6 +43,7 @@ class Backend:
 
 
 def _refuse_remote(config: ProviderConfig, url: str | None) -> None:
+    """Refuse non-loopback endpoints when disabled (called before any SDK import)."""
     if not allow_remote_models and not is_loopback_url(url):
         raise LLMError(
             f"remote model requests are disabled here (endpoint {url or 'provider default'}); "
@@ -90,10 +91,10 @@ def _sampling(config: ProviderConfig) -> dict[str, Any]:
 
 
 def _openai(config: OpenAIConfig) -> Backend:
+    _refuse_remote(config, config.base_url or "https://api.openai.com/v1")
     from autogen_ext.models.openai import OpenAIChatCompletionClient
     from autogen_ext.models.openai._model_info import get_info
 
-    _refuse_remote(config, config.base_url or "https://api.openai.com/v1")
     kwargs: dict[str, Any] = {
         "model": config.model,
         "api_key": _api_key(config, config.is_local),
@@ -133,10 +134,10 @@ def _openai(config: OpenAIConfig) -> Backend:
 
 
 def _anthropic(config: AnthropicConfig) -> Backend:
+    _refuse_remote(config, config.base_url or "https://api.anthropic.com")
     from autogen_ext.models.anthropic import AnthropicChatCompletionClient
     from autogen_ext.models.anthropic._model_info import get_info
 
-    _refuse_remote(config, config.base_url or "https://api.anthropic.com")
     kwargs: dict[str, Any] = {
         "model": config.model,
         "api_key": _api_key(config, is_loopback_url(config.base_url)),
@@ -156,10 +157,10 @@ def _anthropic(config: AnthropicConfig) -> Backend:
 
 
 def _ollama(config: OllamaConfig) -> Backend:
+    _refuse_remote(config, config.host)
     from autogen_ext.models.ollama import OllamaChatCompletionClient
     from autogen_ext.models.ollama._model_info import get_info
 
-    _refuse_remote(config, config.host)
     options: dict[str, Any] = {"temperature": config.temperature}
     if config.max_tokens is not None:
         options["num_predict"] = config.max_tokens

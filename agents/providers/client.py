@@ -176,14 +176,16 @@ class LLM:
         finally:
             current_agent.reset(token)
         latency = time.perf_counter() - start
-        raw = result.content if isinstance(result.content, str) else None
-        if raw is None:
-            parsed, error = None, f"expected text, got {type(result.content).__name__} (tool calls)"
-        else:
+        error: str | None
+        if isinstance(result.content, str):
+            raw = result.content
             parsed, error = parse_answer(raw, schema)
+        else:
+            raw, parsed = str(result.content), None
+            error = f"expected text, got {type(result.content).__name__} (tool calls)"
         call = LLMCall(
             **record,
-            raw=raw if raw is not None else str(result.content),
+            raw=raw,
             parsed=parsed,
             error=error,
             prompt_tokens=result.usage.prompt_tokens,

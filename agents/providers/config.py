@@ -47,16 +47,16 @@ class _Base(BaseModel):
 
     model: str
     """Model name sent to the provider and written in every record."""
-    temperature: float = Field(0.2, ge=0.0, le=2.0)
-    max_tokens: int | None = Field(None, gt=0)
+    temperature: float = Field(default=0.2, ge=0.0, le=2.0)
+    max_tokens: int | None = Field(default=None, gt=0)
     """Upper bound on answer tokens; None means the provider's default."""
-    timeout_s: float | None = Field(None, gt=0)
+    timeout_s: float | None = Field(default=None, gt=0)
     """Per-attempt timeout; a timed-out attempt is retried like any transient error."""
-    max_retries: int = Field(4, ge=0)
+    max_retries: int = Field(default=4, ge=0)
     """Retries of transient errors (timeouts, 429, 5xx, dropped connections)."""
-    retry_initial_s: float = Field(1.0, ge=0)
+    retry_initial_s: float = Field(default=1.0, ge=0)
     """First backoff wait; doubles each retry up to ``retry_max_s``."""
-    retry_max_s: float = Field(30.0, ge=0)
+    retry_max_s: float = Field(default=30.0, ge=0)
     seed: int | None = None
 
 
@@ -83,9 +83,9 @@ class LlamaCppConfig(_Base):
     model: str = "gemma-3-270m-q4_k_m"
     model_path: Path | None = None
     """GGUF file; None means the embedded Gemma 3 270M (see ``embedded_model_path``)."""
-    n_ctx: int = Field(8192, gt=0)
-    n_threads: int | None = Field(None, gt=0)
-    max_tokens: int | None = Field(2048, gt=0)
+    n_ctx: int = Field(default=8192, gt=0)
+    n_threads: int | None = Field(default=None, gt=0)
+    max_tokens: int | None = Field(default=2048, gt=0)
 
 
 class OpenAIConfig(_Base):
@@ -149,7 +149,7 @@ class ManualConfig(_Base):
     model: str = "manual"
     answers_dir: Path | None = None
     """Read ``<agent>-<n>.json`` (n counts from 1 per agent) instead of the terminal."""
-    wait_s: float = Field(0.0, ge=0)
+    wait_s: float = Field(default=0.0, ge=0)
     """How long to wait for a missing answer file before failing."""
     timeout_s: float | None = None
 
