@@ -37,6 +37,9 @@ class SourceConfig(_Strict):
     task: str
     top_k: int = Field(50, gt=0, description="archive size k")
     sample: int = Field(0, ge=0, description="DARTS: random cells evaluated to form the archive")
+    search: int = Field(0, ge=0, description=(
+        "without transfer (ablation): the archive is the top-k of an REA search of this "
+        "many counted evaluations on the task itself; 0 = the solved source task"))
 
 
 class SearchConfig(_Strict):

@@ -142,7 +142,16 @@ class Session:
     def _source_archive(self) -> list[str]:
         """Line 1: A = top-k of the source task (free: looked up, or a DARTS supernet)."""
         src = self.cfg.source
-        if task_tools.is_tabular(self.cfg.space):
+        if src.search:  # no transfer (ablation): the top-k of a counted search on the task
+            from lapt.tools.search import rea
+
+            s = self.cfg.search
+            ev = self._evaluator(src.task, self.space.full_subspace())
+            pop = min(s.population, src.search)
+            rea(ev, src.search, seed=_seed(self.cfg.seed, 0), population=pop,
+                tournament=min(s.tournament, pop), mutation_layers=s.mutations)
+            archs = [e.arch for e in sorted(ev.history, key=lambda e: -e.val)[: src.top_k]]
+        elif task_tools.is_tabular(self.cfg.space):
             archs = task_tools.source_archive(self.cfg.space, src.task, src.top_k)
         else:
             ev = self._evaluator(src.task, self.space.full_subspace(), key=f"source:{src.task}")

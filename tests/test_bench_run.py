@@ -1,0 +1,139 @@
+"""`lapt bench` runs: ablations switch off what they name; resume, replay, workers, CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from lapt.agents.transcript import read_transcript
+from lapt.bench import BenchDir, run_bench
+from lapt.tools import tasks as task_tools
+
+from .scripted import Script
+
+FAST = {"budget": 20, "seeds": 1}
+
+
+def flat(output: str) -> str:
+    """CLI output without rich's line wrapping and box borders."""
+    return " ".join(re.sub("[\u2500-\u257f]", " ", output).split())
+
+
+def llm_calls(bd: BenchDir, run_id: str) -> list[dict]:
+    return read_transcript(bd.path / "runs" / run_id, kind="llm_call")
+
+
+def test_without_adaptation_makes_no_adapter_call(tmp_path):
+    script = Script()
+    res = run_bench("nb201", methods="lapt-noadapt", out_dir=tmp_path,
+                    providers={"default": script.provider()}, **FAST)
+    assert "adapter" not in script.calls and script.calls["translator"] == 6
+    assert {c["agent"] for c in llm_calls(res.bench, "lapt-noadapt-s0")} == {"analyst",
+                                                                              "translator"}
+    rec = res.bench.results()[0]
+    assert all(i["branch"] is None for h in rec["tasks"].values() for i in h["iterations"])
+    assert "adapter" not in rec["llm"]
+
+
+def test_without_transfer_never_reads_the_source_task(tmp_path, monkeypatch):
+    def no_source(*args, **kwargs):
+        raise AssertionError("the source archive was used")
+
+    monkeypatch.setattr(task_tools, "source_archive", no_source)
+    script = Script()
+    res = run_bench("nb201", methods="lapt-notransfer", out_dir=tmp_path,
+                    providers={"default": script.provider()}, **FAST)
+    assert not res.failed, res.failed
+    assert script.calls["analyst"] == 2  # principles learned once per target, from itself
+    rec = res.bench.results()[0]
+    for task, h in rec["tasks"].items():
+        run = res.bench.path / "runs" / f"lapt-notransfer-s0-{task}"
+        msgs = read_transcript(run, kind="message")
+        ask = next(m["payload"] for m in msgs if m["type"] == "analyze_request")
+        assert ask["task"] == task
+        # the archive: the top 5 of the first 5 evaluations (20 // 4) on the target itself
+        first = {a for a in [json.loads(line)["arch"] for line in
+                             (run / "evaluations.jsonl").read_text().splitlines()][:5]}
+        assert set(ask["archive"]) == first
+        prompt = llm_calls(res.bench, f"lapt-notransfer-s0-{task}")[0]["messages"]
+        assert "ImageNet16-120" not in json.dumps(prompt)
+        assert len(h["cells"]) == 20  # the archive search counts against the budget
+
+
+def test_resume_skips_finished_seeds(tmp_path):
+    script = Script()
+    first = run_bench("nb201", methods="rea,lapt", seeds=1, budget=20, out_dir=tmp_path,
+                      providers={"default": script.provider()}, bench_id="bench-r")
+    assert sorted(first.ran) == ["lapt-s0", "rea-s0"]
+    calls = dict(script.calls)
+    bd = first.bench
+    before = {p: p.stat().st_mtime_ns for p in (bd.path / "results").rglob("*.json")}
+    more = run_bench("nb201", methods="rea,lapt", seeds=2, out_dir=tmp_path,
+                     providers={"default": script.provider()}, resume="bench-r")
+    assert sorted(more.skipped) == ["lapt-s0", "rea-s0"]
+    assert sorted(more.ran) == ["lapt-s1", "rea-s1"]
+    assert {p: p.stat().st_mtime_ns for p in before} == before  # untouched
+    assert script.calls["analyst"] == calls["analyst"] + 1       # only seed 1 asked the LLM
+    assert BenchDir.open("bench-r", tmp_path).settings()["seeds"] == 2
+    # a seed whose session finished but whose result file is lost: read back, no LLM call
+    (bd.path / "results" / "lapt" / "seed-1.json").unlink()
+    n = sum(script.calls.values())
+    again = run_bench("nb201", methods="lapt", seeds=2, out_dir=tmp_path,
+                      providers={"default": script.provider()}, resume="bench-r")
+    assert again.ran == ["lapt-s1"] and sum(script.calls.values()) == n
+    with pytest.raises(ValueError, match="keeps it"):
+        run_bench("nb201", methods="rea", budget=30, out_dir=tmp_path, resume="bench-r")
+
+
+def test_replay_gives_the_same_histories_without_any_llm(tmp_path):
+    script = Script()
+    first = run_bench("trans101", methods="lapt", seeds=1, budget=20, out_dir=tmp_path,
+                      providers={"default": Script(ops=["nor_conv_3x3", "skip_connect"])
+                                 .provider()}, bench_id="bench-a")
+    replayed = run_bench("trans101", methods="lapt", seeds=1, budget=20, out_dir=tmp_path,
+                         replay="bench-a", bench_id="bench-b")
+    assert not replayed.failed, replayed.failed
+    assert not script.calls
+    a, b = first.bench.results()[0], replayed.bench.results()[0]
+    assert a["tasks"] == b["tasks"]
+
+
+def test_workers_give_the_same_results(tmp_path):
+    one = run_bench("trans101", methods="rea,local,stats", seeds=2, out_dir=tmp_path / "1")
+    two = run_bench("trans101", methods="rea,local,stats", seeds=2, workers=2,
+                    out_dir=tmp_path / "2")
+    strip = [{k: v for k, v in r.items() if k != "wall_s"} for r in one.bench.results()]
+    assert strip == [{k: v for k, v in r.items() if k != "wall_s"}
+                     for r in two.bench.results()]
+
+
+def test_cli_runs_renders_and_rejects_bad_input(tmp_path):
+    from lapt.cli import app
+
+    runner = CliRunner()
+    out = str(tmp_path)
+    r = runner.invoke(app, ["bench", "nb201", "--methods", "rea,random", "--seeds", "2",
+                            "--budget", "30", "--out", out, "--id", "bench-cli"])
+    assert r.exit_code == 0, r.output
+    assert "ran 4, skipped 0" in flat(r.output)
+    report = tmp_path / "bench-cli" / "report.md"
+    report.unlink()
+    r = runner.invoke(app, ["bench", "render", "bench-cli", "--out", out])
+    assert r.exit_code == 0 and report.is_file()
+    r = runner.invoke(app, ["bench", "nb201", "--methods", "rea", "--resume", "bench-cli",
+                            "--out", out])
+    assert r.exit_code == 0 and "(0 of 2 seeds to run" in flat(r.output)
+    for args, msg in (
+        (["--methods", "hebo"], "valid: rea, random, local, stats, lapt"),
+        (["--seeds", "0"], "seeds must be an integer >= 1"),
+        (["--resume", "nope"], "no bench 'nope'"),
+        (["--provider-config", str(tmp_path / "x.yaml")], "no such file"),
+    ):
+        r = runner.invoke(app, ["bench", "trans101", "--out", out, *args])
+        assert r.exit_code == 2 and msg in flat(r.output), r.output
+    r = runner.invoke(app, ["bench", "trans101", "--methods", "rea", "--resume", "bench-cli",
+                            "--out", out])
+    assert r.exit_code == 2 and "is a nb201 bench" in flat(r.output)
