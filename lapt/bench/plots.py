@@ -83,8 +83,9 @@ def plot_eedf(proto: Protocol, records: list[dict[str, Any]], task: str, path: P
     right = []
     for label, cells in eedf_sets(proto, records, task):
         f = eedf(bench, task, cells)
-        ys = np.arange(1, len(f) + 1) / len(f)
-        ax.step(f.errors, ys, where="post", label=f"{label} ({len(f):,} cells)")
+        ys = np.arange(0, len(f) + 1) / len(f)
+        ax.step(np.r_[f.errors[0], f.errors], ys, where="post",
+                label=f"{label} ({len(f):,} cells)")
         right.append(np.quantile(f.errors, 0.5 if cells is None else 0.95))
     full = eedf(bench, task)
     ax.set_xlim(full.errors[0], max(right))

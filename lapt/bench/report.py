@@ -162,11 +162,21 @@ def render(bd: BenchDir) -> Path:
     lines += ["## Wall time", ""] + _table(["method", "seeds", "total s", "per seed s"], wall)
     s = notransfer_budget(proto, budget)
     lines += ["", "## Methods", ""] + [f"- `{m}`: {METHODS[m]}" for m in methods] + [
-        "", (f"The without-transfer ablation spends {s} of the {budget} evaluations per task on "
-        f"its own REA search of the target (the archive: its top {min(proto.top_r, s)}); its "
-        f"{proto.iterations} iterations share the other {budget - s}. Every method's figures "
+        "", ((f"The without-transfer ablation spends {s} of the {budget} evaluations per task "
+         f"on its own REA search of the target (the archive: its top {min(proto.top_r, s)}); "
+         f"its {proto.iterations} iterations share the other {budget - s}. "
+         if "lapt-notransfer" in methods else "") + "Every method's figures "
         "are read off its ordered history of unique evaluations on the target task; a search "
         "whose subspace holds fewer cells than the budget stops when it is exhausted."), "",
+        ("Decisions: every method gets the same budget per task and seed; LAPT's iterations "
+         f"share it (about {budget // proto.iterations} each). "
+         + (("Evals-to-top-q is read off each seed's history, so no method stops early on "
+             "an oracle; top-q membership is judged by "
+             f"{'validation' if proto.top_q_by == 'val' else 'test'} metric (the LAPT code's "
+             "count). ") if proto.top_q is not None else "")
+         + "The test metric reported is that of the cell validation picked. "
+         "Baseline seed s searches task t with SeedSequence([s, t]); a LAPT session takes "
+         "seed s."), "",
         "Files: `seeds.csv` (every seed), `results/<method>/seed-<k>.json` (every "
         "evaluation), `runs/` (LAPT run folders with transcripts), "
         + ", ".join(f"`plots/{p.name}`" for p in plots) + "."]
