@@ -9,7 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lapt.bench import BenchDir, BenchError, get_protocol, parse_methods, run_bench
+from lapt.bench import (
+    BenchDir,
+    BenchError,
+    get_protocol,
+    load_providers,
+    parse_methods,
+    run_bench,
+)
 from lapt.bench.methods import stats_method_subspace
 from lapt.bench.tables import all_rows, eedf_sets, summary
 from lapt.spaces import Subspace
@@ -51,11 +58,10 @@ def test_bad_input_names_the_valid_choices(tmp_path):
         run_bench("nb201", methods="lapt-notransfer", budget=3, out_dir=tmp_path)
     f = tmp_path / "p.yaml"
     f.write_text("provider: gpt\n")
-    with pytest.raises(BenchError, match="providers.default.*llama_cpp"):
-        run_bench("nb201", methods="lapt", provider_config=None, out_dir=tmp_path,
-                  providers=__import__("lapt.bench", fromlist=["x"]).load_providers(f))
+    with pytest.raises(BenchError, match="providers.default.*'llama_cpp', 'openai'"):
+        load_providers(f)
     with pytest.raises(BenchError, match="no such file"):
-        __import__("lapt.bench", fromlist=["x"]).load_providers(tmp_path / "none.yaml")
+        load_providers(tmp_path / "none.yaml")
 
 
 def test_histories_stay_in_the_fixed_subspace(nb201_bench):
@@ -175,3 +181,18 @@ def test_trans101_table_and_average_rank(tmp_path):
     assert f"| {np.mean(ranks):.2f} | 2 |" in report
     assert "| LAPT-REA (quoted) | – | – | – | – | – | – | 12.30 | – |" in report
     assert len(list(Path(res.bench.path, "plots").glob("*.png"))) == 12
+
+
+def test_provider_config_forms(tmp_path):
+    run_cfg = load_providers(Path(__file__).resolve().parents[1] / "runs" / "nb201.yaml")
+    assert run_cfg["default"].provider == "llama_cpp"
+    one = tmp_path / "one.yaml"
+    one.write_text("provider: openai\nmodel: gpt-4o-mini\n")
+    assert load_providers(one)["default"].model == "gpt-4o-mini"
+    per_agent = load_providers({"default": {"provider": "llama_cpp"},
+                                "adapter": {"provider": "ollama", "model": "qwen2.5"}})
+    assert per_agent["adapter"].provider == "ollama"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- just\n- a list\n")
+    with pytest.raises(BenchError, match="expected a mapping"):
+        load_providers(bad)
