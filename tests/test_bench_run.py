@@ -137,3 +137,24 @@ def test_cli_runs_renders_and_rejects_bad_input(tmp_path):
     r = runner.invoke(app, ["bench", "trans101", "--methods", "rea", "--resume", "bench-cli",
                             "--out", out])
     assert r.exit_code == 2 and "is a nb201 bench" in flat(r.output)
+
+
+def test_an_interrupted_lapt_seed_goes_on_from_its_last_step(tmp_path):
+    first = run_bench("nb201", methods="lapt", seeds=1, budget=20, out_dir=tmp_path,
+                      providers={"default": Script().provider()}, bench_id="bench-i")
+    bd = first.bench
+    whole = bd.results()[0]
+    # cut the run back to its first five LLM calls, as if the process had been killed
+    run = bd.path / "runs" / "lapt-s0"
+    (run / "results.json").unlink()
+    bd.result_path("lapt", 0).unlink()
+    lines = (run / "transcript.jsonl").read_text().splitlines(keepends=True)
+    calls = [i for i, line in enumerate(lines) if '"kind": "llm_call"' in line
+             or '"kind":"llm_call"' in line]
+    (run / "transcript.jsonl").write_text("".join(lines[: calls[4] + 1]))
+    script = Script()
+    again = run_bench("nb201", methods="lapt", seeds=1, out_dir=tmp_path,
+                      providers={"default": script.provider()}, resume="bench-i")
+    assert again.ran == ["lapt-s0"]
+    assert sum(script.calls.values()) == 13 - 5
+    assert bd.results()[0]["tasks"] == whole["tasks"]
