@@ -120,7 +120,7 @@ def test_encode_with_subspace() -> None:
     inside = space.arch(["nor_conv_3x3"] * 6)
     text = encode_architectures(space, [inside], sub)
     assert "'nor_conv_1x1'" not in text.split("class Cell")[0]  # OPS shows the subspace's
-    assert "operator in ['skip_connect', 'nor_conv_3x3']" in text
+    assert "operator in ['skip_connect', 'nor_conv_3x3'], from node 0 to node 1" in text
     with pytest.raises(SpaceError, match=r"architectures \[1\] lie outside the subspace"):
         encode_architectures(space, [space.arch(["none"] * 6)], sub)
     with pytest.raises(SpaceError, match="does not fit space"):

@@ -56,9 +56,12 @@ def _generic_class(space: SearchSpace, subspace: Subspace | None) -> str:
     ops = "\n".join(f"    {op!r}: {_OP_CODE[op]},  # {space.op_comments.get(op, op)}"
                     for op in allowed)
     targets = tuple(layer.target for layer in space.layers)
-    rows = "\n".join(f"    #   layer {i} ({layer.name}): operator in {list(c.ops)}, "
-                     f"source in {list(c.sources)}"
-                     for i, (layer, c) in enumerate(zip(space.layers, choices)))
+    rows = "\n".join(
+        f"    #   layer {i} ({layer.name}): "
+        + ("any operator in OPS" if c.ops == layer.ops else f"operator in {list(c.ops)}")
+        + (f", source in {list(c.sources)}" if len(layer.sources) > 1 else
+           f", from node {layer.sources[0]} to node {layer.target}")
+        for i, (layer, c) in enumerate(zip(space.layers, choices)))
     inputs = space.input_nodes
     args = "x" if len(inputs) == 1 else ", ".join(f"s{n}" for n in inputs)
     start = "{" + ", ".join(f"{n}: {a}" for n, a in zip(inputs, args.split(", "))) + "}"
@@ -76,7 +79,7 @@ OPS = {{
 
 
 class Cell(nn.Module):
-    """A {space.name} cell: node{'s' if len(inputs) > 1 else ''} {', '.join(map(str, inputs))} \
+    """A cell of the {space.name} space: node{'s' if len(inputs) > 1 else ''} {', '.join(map(str, inputs))} \
 {'are' if len(inputs) > 1 else 'is'} the input, node {space.output_node} the output.
 
     `layers` is a layer list: one (operator, source node) pair per layer. Layer i applies
