@@ -57,8 +57,8 @@ def run_core(task: str = "cifar10", evals: int = 1_000, seeds: int = 10,
         med_s, best_s, res = _timed(one_rea(seed), max(1, repeats // 2))
         times.append((med_s, best_s))
         picked.append(res.best_test)  # type: ignore[attr-defined]
-    rows.append((f"REA, {evals:,} evaluations, population 5, tournament 2 "
-                 f"(time of one run; {seeds} seeds)",
+    rows.append(((f"REA, {evals:,} evaluations, population 5, tournament 2 "
+                 f"(time of one run; {seeds} seeds)"),
                  statistics.median(t for t, _ in times), min(b for _, b in times),
                  (f"test acc of the picked cell: mean {statistics.mean(picked):.2f} "
                   f"(min {min(picked):.2f}, max {max(picked):.2f})")))
