@@ -24,7 +24,7 @@ class PrincipleAnswer(BaseModel):
     """One design principle as an LLM writes it."""
 
     statement: str = Field(max_length=1000, description="the principle in one sentence",
-                           json_schema_extra={"maxLength": 200})
+                           json_schema_extra={"maxLength": 120})
     layers: list[int] = Field(default_factory=list, max_length=32,
                               description="layer indices it concerns (empty = all)")
     operators: list[str] = Field(default_factory=list, max_length=8,
@@ -36,9 +36,9 @@ class PrincipleAnswer(BaseModel):
 class AnalystAnswer(BaseModel):
     """The Analyst's three steps: information flow, common patterns, principles."""
 
-    information_flow: str = Field(max_length=2000, json_schema_extra={"maxLength": 300},
+    information_flow: str = Field(max_length=2000, json_schema_extra={"maxLength": 200},
                                   description="step 1: how information flows in the top cells")
-    common_patterns: str = Field(max_length=2000, json_schema_extra={"maxLength": 300},
+    common_patterns: str = Field(max_length=2000, json_schema_extra={"maxLength": 200},
                                  description="step 2: operators and connections they share")
     principles: list[PrincipleAnswer] = Field(min_length=1, max_length=8,
                                               description="step 3: the design principles")
@@ -47,7 +47,7 @@ class AnalystAnswer(BaseModel):
 class AdapterAnswer(BaseModel):
     """The Adapter's answer: an updated principle set (or principles on left-out regions)."""
 
-    observations: str = Field(max_length=2000, json_schema_extra={"maxLength": 300},
+    observations: str = Field(max_length=2000, json_schema_extra={"maxLength": 200},
                               description="what the found architectures show")
     principles: list[PrincipleAnswer] = Field(min_length=1, max_length=8)
 
@@ -55,7 +55,7 @@ class AdapterAnswer(BaseModel):
 class TranslatorAnswer(SubspaceProposal):
     """Per layer, the operators (by name or id) the principles allow; sources optional."""
 
-    rationale: str = Field(default="", max_length=2000, json_schema_extra={"maxLength": 200})
+    rationale: str = Field(default="", max_length=2000, json_schema_extra={"maxLength": 160})
 
 
 # ------------------------------------------------------------ agent messages

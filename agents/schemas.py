@@ -34,7 +34,7 @@ def _with_principles(base: type[BaseModel], space: SearchSpace) -> type[BaseMode
     return create_model(
         f"{space.name.title()}{base.__name__}", __base__=base,
         principles=(list[_principle(space)], Field(  # type: ignore[valid-type]
-            min_length=1, max_length=8, json_schema_extra={"maxItems": 4})),
+            min_length=1, max_length=8, json_schema_extra={"maxItems": 3})),
     )
 
 

@@ -28,6 +28,12 @@ class Searcher(RoutedAgent):
         self.evaluator_for = evaluator_for
         self.on_trial = on_trial
 
+    def _initial(self, message: SearchRequest) -> list:
+        """Seed cells that lie in the subspace, at most a population of them."""
+        cells = [self.space.decode(a) for a in message.initial]
+        inside = [a for a in cells if self.space.contains(a, message.subspace)]
+        return inside[: min(self.settings.population, message.budget)]
+
     @message_handler
     async def on_search(self, message: SearchRequest, ctx: MessageContext) -> SearchResult:
         s = self.settings
@@ -38,7 +44,7 @@ class Searcher(RoutedAgent):
                          tournament=min(s.tournament, s.population, message.budget),
                          mutation_layers=s.mutations, crossover=s.crossover,
                          mutation=s.mutation_prob, generations=s.generations,
-                         initial=[self.space.decode(a) for a in message.initial])
+                         initial=self._initial(message))
         hook = evaluator.on_evaluation
         if self.on_trial is not None:
             def counted(ev):  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 
 from ._base import Arch, Layer, SearchSpace, SpaceError
+from ._tables import Record, TabularBenchmark, TaskInfo
 from ._subspace import (
     LayerChoice,
     LayerProposal,
@@ -48,5 +49,5 @@ def get_space(name: str) -> SearchSpace:
 
 __all__ = [
     "Arch", "Layer", "LayerChoice", "LayerProposal", "SearchSpace", "SpaceError", "Subspace",
-    "SubspaceProposal", "ValidationReport", "get_space", "space_names", "validate_subspace",
+    "Record", "SubspaceProposal", "TabularBenchmark", "TaskInfo", "ValidationReport", "get_space", "space_names", "validate_subspace",
 ]

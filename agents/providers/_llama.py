@@ -69,8 +69,9 @@ def build_llama_client(config: LlamaCppConfig) -> Any:
     if not Path(path).exists():
         raise FileNotFoundError(f"llama_cpp model_path does not exist: {path}")
     kwargs: dict[str, Any] = {"model_path": str(path), "n_ctx": config.n_ctx, "verbose": False}
-    if config.n_threads is not None:
-        kwargs["n_threads"] = config.n_threads
+    # llama-cpp-python's default is half the cores: one thread on a 2-core machine
+    threads = config.n_threads or os.cpu_count() or 1
+    kwargs["n_threads"] = kwargs["n_threads_batch"] = threads
     if config.seed is not None:
         kwargs["seed"] = config.seed
     client = LlamaCppChatCompletionClient(
