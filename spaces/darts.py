@@ -319,6 +319,8 @@ class DartsSpace(SearchSpace):
 # ------------------------------------------------------------------ genotype parser
 _TOKEN = re.compile(r"""(?P<name>[A-Za-z_][A-Za-z_0-9]*)|(?P<int>\d+)|"""
                     r"""(?P<str>'[^'\\\n]*'|"[^"\\\n]*")|(?P<punct>[()\[\],=])""")
+_KINDS = {"name": "a name", "int": "an integer", "str": "a quoted operator name",
+          "punct": "punctuation"}
 _FIELDS = ("normal", "normal_concat", "reduce", "reduce_concat")
 
 
@@ -358,7 +360,7 @@ class _GenotypeParser:
             if k == kind and (value is None or v == value):
                 self.i += 1
                 return v
-        raise self._fail(repr(value) if value is not None else f"a {kind}")
+        raise self._fail(repr(value) if value is not None else _KINDS[kind])
 
     def _peek(self, value: str) -> bool:
         return self.i < len(self.tokens) and self.tokens[self.i][1] == value
@@ -373,9 +375,7 @@ class _GenotypeParser:
         raise self._fail(f"',' or {close!r}")
 
     def parse(self) -> Genotype:
-        if self._take("name") != "Genotype":
-            self.i -= 1
-            raise self._fail("'Genotype'")
+        self._take("name", "Genotype")
         self._take("punct", "(")
         fields: dict[str, object] = {}
         while True:
