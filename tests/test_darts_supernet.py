@@ -227,3 +227,26 @@ def test_bad_configs_are_refused(darts: DartsSpace, small_digits: ImageData) -> 
         with pytest.raises(RuntimeError, match="no CUDA GPU"):
             train_supernet(darts, None, small_digits, TINY.model_copy(update={"device": "cuda"}),
                            progress=False)
+
+
+def test_session_entry_points(darts: DartsSpace, tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from lapt.tools.supernet import make_supernet_evaluator, train_final
+
+    settings = SimpleNamespace(data_root=None, width=4, cells=3, epochs=1, batch_size=64,
+                               lr=0.025, device="cpu", final_width=4, final_cells=3,
+                               final_epochs=1)
+    ev = make_supernet_evaluator("digits", settings, conv_subspace(darts), tmp_path / "sn",
+                                 progress=False)
+    assert ev.task == "digits" and (tmp_path / "sn" / "epoch-0001.pt").is_file()
+    again = make_supernet_evaluator("digits", settings, conv_subspace(darts), tmp_path / "sn",
+                                    progress=False)  # reloaded from the checkpoint
+    assert again.supernet.train_log == ev.supernet.train_log
+    arch = ev.supernet.sample(np.random.default_rng(0))
+    assert again.evaluate(arch).val == ev.evaluate(arch).val
+    out = train_final(arch, "digits", settings, tmp_path)
+    assert out["final_epochs"] == 1 and out["final_params"] > 0
+    assert (tmp_path / "final" / "digits" / "epoch-0001.pt").is_file()
+    settings.final_epochs = 0
+    assert train_final(arch, "digits", settings, tmp_path) == {}

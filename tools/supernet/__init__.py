@@ -17,6 +17,7 @@ from __future__ import annotations
 from .data import DATASETS, DataError, ImageData, Split, default_data_root, load_data
 from .evaluator import SupernetEvaluator
 from .model import DartsNetwork, StandaloneNetwork, Supernet, count_parameters
+from .pipeline import make_supernet_evaluator, settings_config, train_final
 from .train import (
     TrainConfig,
     accuracy,
@@ -31,6 +32,7 @@ from .train import (
 __all__ = [
     "DATASETS", "DartsNetwork", "DataError", "ImageData", "Split", "StandaloneNetwork",
     "Supernet", "SupernetEvaluator", "TrainConfig", "accuracy", "count_parameters",
-    "default_data_root", "latest_checkpoint", "load_data", "load_supernet", "recalibrate_bn",
-    "resolve_device", "train_from_scratch", "train_supernet",
+    "default_data_root", "latest_checkpoint", "load_data", "load_supernet",
+    "make_supernet_evaluator", "recalibrate_bn", "resolve_device", "settings_config",
+    "train_final", "train_from_scratch", "train_supernet",
 ]
