@@ -61,6 +61,21 @@ def _serialized(fn: Any, lock: threading.Lock) -> Any:
     return wrapper
 
 
+@functools.cache
+def _quiet_llama_logs() -> None:
+    """Silence llama.cpp's own stderr chatter (e.g. the SWA cache notice) once."""
+    import ctypes
+
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback
+    def _ignore(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        return None
+
+    _quiet_llama_logs.callback = _ignore  # type: ignore[attr-defined]  # keep it alive
+    llama_cpp.llama_log_set(_ignore, ctypes.c_void_p(0))
+
+
 def build_llama_client(config: LlamaCppConfig) -> Any:
     """An AutoGen ``LlamaCppChatCompletionClient`` for ``config``.
 
@@ -70,6 +85,8 @@ def build_llama_client(config: LlamaCppConfig) -> Any:
     calling off (no ``tools`` in the chat template), quiet logs, one call at a time.
     """
     from autogen_ext.models.llama_cpp import LlamaCppChatCompletionClient
+
+    _quiet_llama_logs()
 
     path = config.model_path if config.model_path is not None else embedded_model_path()
     if not Path(path).exists():
