@@ -13,7 +13,7 @@ from lapt.tools.evaluate import Evaluation, Evaluator
 
 from .data import ImageData
 from .model import Supernet
-from .train import TrainConfig, accuracy, recalibrate_bn
+from .train import TrainConfig, accuracy, cpu_threads, recalibrate_bn
 
 
 class SupernetEvaluator(Evaluator):
@@ -51,9 +51,10 @@ class SupernetEvaluator(Evaluator):
         def forward(x: torch.Tensor) -> torch.Tensor:
             return self.supernet(x, arch)
 
-        recalibrate_bn(self.supernet, forward, self.data, self.config)
-        return (accuracy(forward, self.data, "val", self.config, self.device),
-                accuracy(forward, self.data, "test", self.config, self.device))
+        with cpu_threads(self.config):
+            recalibrate_bn(self.supernet, forward, self.data, self.config)
+            return (accuracy(forward, self.data, "val", self.config, self.device),
+                    accuracy(forward, self.data, "test", self.config, self.device))
 
     def search_cost(self) -> dict[str, Any]:
         """Seconds spent: supernet training, evaluations, per evaluated cell, and in all."""

@@ -3,7 +3,7 @@
 ``settings`` is duck-typed (any object with the attributes below, e.g. the session's
 ``SupernetSettings``; ``None`` = defaults), so this package needs nothing from the agents:
 ``data_root``, ``width``, ``cells``, ``epochs``, ``batch_size``, ``lr``, ``device``,
-``final_width``, ``final_cells``, ``final_epochs``.
+``final_width``, ``final_cells``, ``final_epochs``, ``cpu_threads``.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ def settings_config(settings: Any = None, final: bool = False) -> TrainConfig:
         lr=_get(settings, "lr", d.lr),
         device=_get(settings, "device", d.device),
         drop_path=0.2 if final else 0.0,
+        cpu_threads=_get(settings, "cpu_threads", None),
     )
 
 

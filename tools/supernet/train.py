@@ -75,18 +75,25 @@ def _autocast(device: torch.device, amp: bool) -> AbstractContextManager[Any]:
 
 
 @contextmanager
+def cpu_threads(config: TrainConfig) -> Iterator[None]:
+    """torch's CPU thread count set to ``config.cpu_threads`` (if given), then restored."""
+    before = torch.get_num_threads()
+    if config.cpu_threads is not None:
+        torch.set_num_threads(config.cpu_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextmanager
 def _seeded(config: TrainConfig) -> Iterator[None]:
     """torch's global RNG (weight init, drop path) seeded and thread count set; both restored."""
     device = resolve_device(config.device)
-    threads = torch.get_num_threads()
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), \
+            cpu_threads(config):
         torch.manual_seed(config.seed)
-        if config.cpu_threads is not None:
-            torch.set_num_threads(config.cpu_threads)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(threads)
+        yield
 
 
 # ------------------------------------------------------------------- checkpoints
