@@ -85,7 +85,7 @@ class LlamaCppConfig(_Base):
     """GGUF file; None means the embedded Gemma 3 270M (see ``embedded_model_path``)."""
     n_ctx: int = Field(default=8192, gt=0)
     n_threads: int | None = Field(default=None, gt=0)
-    max_tokens: int | None = Field(default=2048, gt=0)
+    max_tokens: int | None = Field(default=512, gt=0)
 
 
 class OpenAIConfig(_Base):

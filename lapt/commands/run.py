@@ -83,7 +83,7 @@ def run(
 
     table = Table(title=f"best cell per task ({cfg.space}, source {cfg.source.task})")
     for col in ("task", "architecture", "val", "test", "rank", "evaluations"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for t in result.tasks.values():
         table.add_row(t.task, t.arch, f"{t.val:.3f}", f"{t.test:.3f}",
                       "-" if t.rank is None else f"{t.rank:,}", str(t.n_evals))
