@@ -61,7 +61,8 @@ def translator_prompt(req: TranslateRequest, space: SearchSpace,
     user = (
         f"Design principles for the task {req.task}:\n{req.principles.text()}\n\n"
         f"The search space has these layers and candidates:\n{layers}\n\n"
-        "Turn the principles into a smaller search space: for every layer, list the "
+        "Turn the principles into a smaller search space: for every layer (one entry per "
+        "layer, layers 0 to " + str(len(space.layers) - 1) + "), list the "
         "operators the principles favour (keep an operator when unsure; drop only what the "
         "principles say hurts)"
         + (", and the allowed sources" if not space.fixed_sources else "") + ".\n"

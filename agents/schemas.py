@@ -66,5 +66,5 @@ def translator_schema(space_name: str) -> type[TranslatorAnswer]:
     )
     return create_model(  # type: ignore[no-any-return]
         f"{space_name.title()}TranslatorAnswer", __base__=TranslatorAnswer,
-        layers=(list[layer], Field(json_schema_extra={"maxItems": n})),  # type: ignore[valid-type]
+        layers=(list[layer], Field(json_schema_extra={"minItems": n, "maxItems": n})),  # type: ignore[valid-type]
     )
