@@ -13,9 +13,9 @@ from functools import cache
 
 from ._base import Arch, Layer, SearchSpace, SpaceError
 from ._tables import TabularBenchmark, TaskInfo
+from .nb201 import EDGES, NB201Space  # the same 4-node cell and edge order
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3")
-EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
 PREFIX = "64-41414-"
 TASKS = ("class_object", "class_scene", "room_layout", "autoencoder", "normal",
          "segmentsemantic", "jigsaw")
@@ -29,14 +29,9 @@ class Trans101Space(SearchSpace):
     name = "trans101"
     ops = OPS
     layers = tuple(Layer(f"edge {s}->{t}", OPS, (s,), t) for s, t in EDGES)
-    input_nodes = (0,)
-    output_node = 3
-    op_comments = {
-        "none": "zero: cuts the edge (outputs zeros)",
-        "skip_connect": "identity: passes the input unchanged",
-        "nor_conv_1x1": "ReLU -> 1x1 convolution -> batch norm",
-        "nor_conv_3x3": "ReLU -> 3x3 convolution -> batch norm",
-    }
+    input_nodes = NB201Space.input_nodes
+    output_node = NB201Space.output_node
+    op_comments = {op: NB201Space.op_comments[op] for op in OPS}  # the same operators
 
     def encode(self, arch: Arch) -> str:
         """The official code, e.g. ``64-41414-3_33_333``."""
