@@ -83,7 +83,7 @@ class LlamaCppConfig(_Base):
     model: str = "gemma-3-270m-q4_k_m"
     model_path: Path | None = None
     """GGUF file; None means the embedded Gemma 3 270M (see ``embedded_model_path``)."""
-    n_ctx: int = Field(default=8192, gt=0)
+    n_ctx: int = Field(default=16384, gt=0)
     n_threads: int | None = Field(default=None, gt=0)
     max_tokens: int | None = Field(default=512, gt=0)
 
