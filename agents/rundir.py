@@ -19,8 +19,8 @@ import yaml
 from lapt.spaces import get_space
 from lapt.tools.evaluate import Evaluation
 
-from .providers._secrets import scrub
 from .config import ConfigError, SessionConfig, load_config
+from .providers._secrets import scrub
 from .transcript import Transcript, read_transcript
 
 CONFIG, TRANSCRIPT, EVALUATIONS, RESULTS = (

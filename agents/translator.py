@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from autogen_core import MessageContext, message_handler
+
 from lapt.spaces import get_space, validate_subspace
 
 from ._llm_agent import LLMAgent, ask

@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 
 from ._base import Arch, Layer, SearchSpace, SpaceError
-from ._tables import Record, TabularBenchmark, TaskInfo
 from ._subspace import (
     LayerChoice,
     LayerProposal,
@@ -18,6 +17,7 @@ from ._subspace import (
     ValidationReport,
     validate_subspace,
 )
+from ._tables import Record, TabularBenchmark, TaskInfo
 
 # name -> (module, class); modules are imported on first use.
 _SPACES: dict[str, tuple[str, str]] = {
@@ -48,6 +48,19 @@ def get_space(name: str) -> SearchSpace:
 
 
 __all__ = [
-    "Arch", "Layer", "LayerChoice", "LayerProposal", "SearchSpace", "SpaceError", "Subspace",
-    "Record", "SubspaceProposal", "TabularBenchmark", "TaskInfo", "ValidationReport", "get_space", "space_names", "validate_subspace",
+    "Arch",
+    "Layer",
+    "LayerChoice",
+    "LayerProposal",
+    "Record",
+    "SearchSpace",
+    "SpaceError",
+    "Subspace",
+    "SubspaceProposal",
+    "TabularBenchmark",
+    "TaskInfo",
+    "ValidationReport",
+    "get_space",
+    "space_names",
+    "validate_subspace",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from typing import Any
 
@@ -62,4 +61,4 @@ class Script:
 
 
 def timeout() -> BaseException:
-    return asyncio.TimeoutError("scripted timeout")
+    return TimeoutError("scripted timeout")

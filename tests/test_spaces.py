@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from lapt.spaces import (
-    Subspace,
     SpaceError,
+    Subspace,
     get_space,
     validate_subspace,
 )

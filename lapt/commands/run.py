@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -20,14 +20,14 @@ def _fail(message: str) -> typer.Exit:
 
 
 def run(
-    config: Annotated[Optional[str], typer.Argument(
+    config: Annotated[str | None, typer.Argument(
         help="YAML config file or preset name (default: the embedded nb201 preset)")] = None,
-    resume: Annotated[Optional[str], typer.Option(
+    resume: Annotated[str | None, typer.Option(
         help="continue an interrupted run (id or folder) from its last completed step")] = None,
-    replay: Annotated[Optional[str], typer.Option(
+    replay: Annotated[str | None, typer.Option(
         help="re-run a finished run from its transcript, with no LLM")] = None,
-    out: Annotated[Optional[str], typer.Option(help="where run folders go")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="override the config's seed")] = None,
+    out: Annotated[str | None, typer.Option(help="where run folders go")] = None,
+    seed: Annotated[int | None, typer.Option(help="override the config's seed")] = None,
 ) -> None:
     """Run LAPT: learn principles on the source task, search every target task."""
     from lapt.agents import ConfigError, Reporter, RunDir, load_config, run_session
@@ -113,8 +113,8 @@ def runs(out: Annotated[str, typer.Option(help="where run folders are")] = "runs
 
 def transcript(
     run: Annotated[str, typer.Argument(help="run id or folder")],
-    agent: Annotated[Optional[str], typer.Option(help="only this agent's turns")] = None,
-    iteration: Annotated[Optional[int], typer.Option(help="only this iteration (1-based)")] = None,
+    agent: Annotated[str | None, typer.Option(help="only this agent's turns")] = None,
+    iteration: Annotated[int | None, typer.Option(help="only this iteration (1-based)")] = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
     out: Annotated[str, typer.Option(help="where run folders are")] = "runs/out",
 ) -> None:
