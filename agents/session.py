@@ -8,6 +8,7 @@ and resume / replay.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -128,8 +129,9 @@ class Session:
         """Tabular: one evaluator per task. DARTS: one supernet per (task, subspace)."""
         if task_tools.is_tabular(self.cfg.space):
             key = key or task
-        else:
-            key = key or f"{task}/{len(self._evaluators)}"
+        else:  # a supernet per subspace; the same subspace again reuses it and its cache
+            digest = hashlib.sha1(subspace.model_dump_json().encode()).hexdigest()[:10]
+            key = key or f"{task}/{digest}"
         if key not in self._evaluators:
             ev = task_tools.make_evaluator(
                 self.cfg.space, task, self.cfg.supernet,
