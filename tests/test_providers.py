@@ -56,7 +56,7 @@ def status_error(cls, status: int, headers: dict | None = None):
 def test_config_defaults():
     cfg = parse_provider_config({"provider": "llama_cpp"})
     assert isinstance(cfg, LlamaCppConfig)
-    assert cfg.model_path is None and cfg.n_ctx == 8192
+    assert cfg.model_path is None and cfg.n_ctx == 16384
     assert cfg.temperature == 0.2 and cfg.max_retries == 4
     official = parse_provider_config({"provider": "openai", "model": "gpt-4o-mini"})
     local = parse_provider_config(
