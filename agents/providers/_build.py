@@ -101,14 +101,7 @@ def _openai(config: OpenAIConfig) -> Backend:
         "max_retries": 0,  # retries are ours (tenacity), so they are recorded
         "include_name_in_message": False,
     }
-    if config.base_url:
-        kwargs["base_url"] = config.base_url
-    if config.timeout_s:
-        kwargs["timeout"] = config.timeout_s
-    info = _model_info(config, get_info)
-    if info is not None:
-        kwargs["model_info"] = info
-    client = OpenAIChatCompletionClient(**kwargs)
+    client = OpenAIChatCompletionClient(**_with_endpoint(kwargs, config, get_info))
     official = config.base_url is None or "api.openai.com" in config.base_url
     sampling = _sampling(config)
 
@@ -133,6 +126,18 @@ def _openai(config: OpenAIConfig) -> Backend:
     return Backend(client, request_args)
 
 
+def _with_endpoint(kwargs: dict[str, Any], config: Any, get_info: Any) -> dict[str, Any]:
+    """``kwargs`` plus the optional base URL, timeout and model info of ``config``."""
+    if config.base_url:
+        kwargs["base_url"] = config.base_url
+    if config.timeout_s:
+        kwargs["timeout"] = config.timeout_s
+    info = _model_info(config, get_info)
+    if info is not None:
+        kwargs["model_info"] = info
+    return kwargs
+
+
 def _anthropic(config: AnthropicConfig) -> Backend:
     _refuse_remote(config, config.base_url or "https://api.anthropic.com")
     from autogen_ext.models.anthropic import AnthropicChatCompletionClient
@@ -145,14 +150,7 @@ def _anthropic(config: AnthropicConfig) -> Backend:
         "max_tokens": config.max_tokens or 4096,
         "temperature": config.temperature,
     }
-    if config.base_url:
-        kwargs["base_url"] = config.base_url
-    if config.timeout_s:
-        kwargs["timeout"] = config.timeout_s
-    info = _model_info(config, get_info)
-    if info is not None:
-        kwargs["model_info"] = info
-    client = AnthropicChatCompletionClient(**kwargs)
+    client = AnthropicChatCompletionClient(**_with_endpoint(kwargs, config, get_info))
     return Backend(client, lambda schema: (None, {}))  # JSON by instruction; we validate
 
 

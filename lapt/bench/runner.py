@@ -145,17 +145,24 @@ def execute(bd: BenchDir, jobs: list[Job], workers: int = 1,
             try:
                 _, wall = _work(job, None) if on_status is None else _in_process(job, on_status)
             except Exception as err:  # noqa: BLE001 - reported, the other seeds go on
-                out.failed[job.name] = f"{type(err).__name__}: {err}"
-                if on_done:
-                    on_done(job, None, out.failed[job.name])
+                _settle(out, job, None, err, on_done)
                 continue
-            out.ran.append(job.name)
-            if on_done:
-                on_done(job, wall, None)
+            _settle(out, job, wall, None, on_done)
     elif todo:
         _parallel(todo, workers, out, on_start, on_done, on_status)
     out.wall_s = time.perf_counter() - t0
     return out
+
+
+def _settle(out: Outcome, job: Job, wall: float | None, err: Exception | None,
+            on_done: Any) -> None:
+    """Record a finished seed (or its failure) and tell ``on_done``."""
+    if err is not None:
+        out.failed[job.name] = f"{type(err).__name__}: {err}"
+    else:
+        out.ran.append(job.name)
+    if on_done:
+        on_done(job, wall, out.failed.get(job.name) if err is not None else None)
 
 
 def _in_process(job: Job, on_status: Callable[[str, str], None]) -> tuple[str, float]:
@@ -185,13 +192,9 @@ def _parallel(todo: list[Job], workers: int, out: Outcome, on_start: Any, on_don
                 try:
                     _, wall = fut.result()
                 except Exception as err:  # noqa: BLE001 - reported, the other seeds go on
-                    out.failed[job.name] = f"{type(err).__name__}: {err}"
-                    if on_done:
-                        on_done(job, None, out.failed[job.name])
+                    _settle(out, job, None, err, on_done)
                     continue
-                out.ran.append(job.name)
-                if on_done:
-                    on_done(job, wall, None)
+                _settle(out, job, wall, None, on_done)
 
 
 def run_bench(protocol: str, *, workers: int = 1, render: bool = True,
