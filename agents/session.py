@@ -32,6 +32,7 @@ from .messages import (
     SearchRequest,
     SearchResult,
     TranslateRequest,
+    Translation,
 )
 from .providers import LLM, ReplayConfig, build_llm
 from .rundir import RunDir
@@ -184,11 +185,19 @@ class Session:
             P_n, base, omega = P, None, space.full_subspace()
             self.reporter.task_started(task, cfg.search.budget)
             iterations, found = [], []
+            translated: tuple[Principles, Translation] | None = None
             for g in range(G):                                                      # line 3
                 self.transcript.event("iteration", task=task, iteration=g + 1)
-                self.reporter.status(f"{task}: iteration {g + 1}/{G}: translator")
-                tr = await send(TranslateRequest(space=cfg.space, task=task,        # line 4
-                                                 principles=P_n, fallback=omega), "translator")
+                if translated is None or translated[0] != P_n:  # same principles, same Ω
+                    self.reporter.status(f"{task}: iteration {g + 1}/{G}: translator")
+                    tr = await send(TranslateRequest(space=cfg.space, task=task,    # line 4
+                                                     principles=P_n, fallback=omega),
+                                    "translator")
+                    translated = (P_n, tr)
+                else:
+                    self.transcript.event("subspace_kept", task=task, iteration=g + 1,
+                                          reason="the principles did not change")
+                tr = translated[1]
                 omega = tr.subspace
                 budget = cfg.search.budget // G + (g < cfg.search.budget % G)
                 self.reporter.status(f"{task}: iteration {g + 1}/{G}: searching "
@@ -199,7 +208,7 @@ class Session:
                 found.extend(B.evaluated)
                 best = B.best.val                                                   # line 6
                 branch = None
-                if cfg.adapter.enabled:                                             # line 7
+                if cfg.adapter.enabled and g < G - 1:  # (the last P_n would go unused) line 7
                     self.reporter.status(f"{task}: iteration {g + 1}/{G}: adapter")
                     ad = await send(AdaptRequest(
                         space=cfg.space, task=task, principles=P_n, found=B.evaluated,

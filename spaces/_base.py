@@ -76,6 +76,8 @@ class SearchSpace(abc.ABC):
     """The operator that cuts an edge (used by the degenerate-cell check)."""
     op_comments: dict[str, str] = {}
     """One line per operator, used in the Python class prompt."""
+    has_constraints: bool = False
+    """Whether :meth:`constraint_problems` can reject a cell (searches skip it if not)."""
 
     # ----------------------------------------------------------------- encodings
     @abc.abstractmethod
@@ -139,10 +141,13 @@ class SearchSpace(abc.ABC):
             if src not in layer.sources:
                 out.append(f"layer {i} ({layer.name}): source {src} not among "
                            f"{list(layer.sources)}")
-        return out or self._constraint_problems(arch)
+        return out or self.constraint_problems(arch)
 
-    def _constraint_problems(self, arch: Arch) -> list[str]:
-        """Space-specific constraints across layers (DARTS: distinct inputs per node)."""
+    def constraint_problems(self, arch: Arch) -> list[str]:
+        """Space-specific constraints across layers (DARTS: distinct inputs per node).
+
+        A space that overrides this sets :attr:`has_constraints`.
+        """
         return []
 
     # ------------------------------------------------------------------ indexing
@@ -192,14 +197,14 @@ class SearchSpace(abc.ABC):
         if len(arch.ops) != len(choices):
             return False
         return all(p in c for p, c in zip(arch.as_layer_list(), choices)) and not (
-            self._constraint_problems(arch)
+            self.constraint_problems(arch)
         )
 
     def enumerate(self, subspace: Subspace | None = None) -> Iterator[Arch]:
         """Every architecture of the (sub)space, in canonical order."""
         for combo in itertools.product(*self._choices(subspace)):
             arch = Arch(tuple(o for o, _ in combo), tuple(s for _, s in combo))
-            if not self._constraint_problems(arch):
+            if not self.constraint_problems(arch):
                 yield arch
 
     def sample(self, rng: np.random.Generator, subspace: Subspace | None = None) -> Arch:
@@ -208,7 +213,7 @@ class SearchSpace(abc.ABC):
         for _ in range(10_000):
             picks = [c[rng.integers(len(c))] for c in choices]
             arch = Arch(tuple(o for o, _ in picks), tuple(s for _, s in picks))
-            if not self._constraint_problems(arch):
+            if not self.constraint_problems(arch):
                 return arch
         raise SpaceError(f"{self.name}: could not sample a valid architecture from the subspace")
 
@@ -221,7 +226,7 @@ class SearchSpace(abc.ABC):
                     continue
                 cand = Arch(arch.ops[:i] + (op,) + arch.ops[i + 1:],
                             arch.sources[:i] + (src,) + arch.sources[i + 1:])
-                if not self._constraint_problems(cand):
+                if not self.constraint_problems(cand):
                     out.append(cand)
         return out
 
@@ -240,7 +245,7 @@ class SearchSpace(abc.ABC):
                 op, src = options[j]
                 cand = Arch(arch.ops[:i] + (op,) + arch.ops[i + 1:],
                             arch.sources[:i] + (src,) + arch.sources[i + 1:])
-                if not self._constraint_problems(cand):
+                if not self.constraint_problems(cand):
                     return cand
         return arch
 
@@ -267,12 +272,17 @@ class SearchSpace(abc.ABC):
             for op, src in pairs:
                 if op != self.zero_op:
                     g.add_edge(src, layer.target)
-        g.add_edges_from(self._output_edges())
+        g.add_edges_from(self.output_edges())
         return any(nx.has_path(g, i, self.output_node) for i in self.input_nodes)
 
-    def _output_edges(self) -> list[tuple[int, int]]:
+    def output_edges(self) -> list[tuple[int, int]]:
         """Fixed edges into the output node that no layer chooses (DARTS' concat)."""
         return []
+
+    def python_class_source(self) -> str | None:
+        """Source of a runnable ``nn.Module`` class for this space's cells, or ``None``
+        for the generic one :func:`lapt.tools.encode_space` writes (one op per edge)."""
+        return None
 
     def has_live_cell(self, subspace: Subspace) -> bool:
         """Whether the subspace holds at least one non-degenerate cell."""

@@ -3,7 +3,7 @@
 A DARTS architecture is a *normal* and a *reduction* cell. Each cell has two input nodes
 (0, 1: the outputs of the two previous cells) and four intermediate nodes (2..5); node k
 sums two operations applied to two *distinct* earlier nodes, and the cell's output
-concatenates nodes 2..5 (a fixed edge per node, see :meth:`DartsSpace._output_edges`).
+concatenates nodes 2..5 (a fixed edge per node, see :meth:`DartsSpace.output_edges`).
 
 On the base interface this is 16 layers: ``normal node 2, input 0``, ``normal node 2,
 input 1``, ..., ``normal node 5, input 1``, then the same for ``reduce``. A node-k layer
@@ -102,6 +102,7 @@ class DartsSpace(SearchSpace):
     output_node = 6
     zero_op = "none"
     op_comments = OP_COMMENTS
+    has_constraints = True
 
     # ------------------------------------------------------------------ structure
     @staticmethod
@@ -115,7 +116,7 @@ class DartsSpace(SearchSpace):
         return [(cell, k, c * 8 + (k - 2) * 2, c * 8 + (k - 2) * 2 + 1)
                 for c, cell in enumerate(CELLS) for k in NODES]
 
-    def _constraint_problems(self, arch: Arch) -> list[str]:
+    def constraint_problems(self, arch: Arch) -> list[str]:
         out = []
         for cell, k, a, b in self.node_layers():
             sa, sb = arch.sources[a], arch.sources[b]
@@ -132,7 +133,7 @@ class DartsSpace(SearchSpace):
             out += sorted((pairs[a], pairs[b]), key=lambda p: p[1])
         return Arch(tuple(o for o, _ in out), tuple(s for _, s in out))
 
-    def _output_edges(self) -> list[tuple[int, int]]:
+    def output_edges(self) -> list[tuple[int, int]]:
         return [(k, self.output_node) for k in CONCAT]
 
     # ----------------------------------------------------------------- genotypes
@@ -296,7 +297,7 @@ class DartsSpace(SearchSpace):
         for c in range(len(CELLS)):
             g = nx.DiGraph()
             g.add_nodes_from(range(7))
-            g.add_edges_from(self._output_edges())
+            g.add_edges_from(self.output_edges())
             for layer, item in zip(self.layers[c * 8:(c + 1) * 8], items[c * 8:(c + 1) * 8]):
                 for op, src in item if isinstance(item, list) else [item]:
                     if op != self.zero_op:

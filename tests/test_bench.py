@@ -35,6 +35,10 @@ def fixed_indices(ops: list[str]) -> list[int]:
     return [int(np.ravel_multi_index(c, [5] * 6)) for c in itertools.product(*ids)]
 
 
+SCRIPT_CALLS: dict[str, int] = {}
+"""The LLM calls the scripted model really answered in ``nb201_bench``, per agent."""
+
+
 @pytest.fixture(scope="module")
 def nb201_bench(tmp_path_factory) -> BenchDir:
     """A small NB201 bench: REA, stats and LAPT whose Translator always answers FIXED_OPS."""
@@ -43,6 +47,7 @@ def nb201_bench(tmp_path_factory) -> BenchDir:
     res = run_bench("nb201", methods="rea,stats,lapt", seeds=2, budget=100, out_dir=out,
                     providers={"default": script.provider()}, bench_id="bench-t")
     assert not res.failed, res.failed
+    SCRIPT_CALLS.update(script.calls)  # workers=1: the seeds ran in this process
     return res.bench
 
 
@@ -129,7 +134,12 @@ def test_tables_hold_the_right_figures(nb201_bench):
     assert csv_text.splitlines()[0].startswith("method,seed,task,n_evals,evals_to_top_q")
     assert len(csv_text.splitlines()) == 1 + 3 * 2 * 2
     assert "LAPT-REA (quoted) | 94.36 (4.9) | 73.45 (8.6)" in report
-    assert "| lapt | translator | function:function | 12 |" in report
+    # per seed: 1 Analyst call; per task, 3 iterations: the Translator whenever the
+    # principles changed (at least once), the Adapter after every iteration but the last
+    assert SCRIPT_CALLS["analyst"] == 2 and SCRIPT_CALLS["adapter"] == 2 * 2 * 2
+    assert 2 * 2 <= SCRIPT_CALLS["translator"] <= 2 * 2 * 3
+    for agent, n in SCRIPT_CALLS.items():
+        assert f"| lapt | {agent} | function:function | {n} |" in report
 
 
 def test_eedf_matches_a_direct_count(nb201_bench):

@@ -43,13 +43,13 @@ def test_run_replay_and_listing(tmp_path):
 def test_transcript_views(tmp_path):
     _, res = scripted_run(tmp_path)
     out = str(tmp_path / "runs")
-    r = runner.invoke(app, ["transcript", res.run_id, "--out", out, "--agent", "translator",
+    r = runner.invoke(app, ["transcript", res.run_id, "--out", out, "--agent", "adapter",
                             "--format", "json"])
     assert r.exit_code == 0, r.output
     rows = [json.loads(line) for line in r.output.splitlines()]
-    assert rows and all("translator" in {x.get("agent"), x.get("sender"), x.get("recipient")}
+    assert rows and all("adapter" in {x.get("agent"), x.get("sender"), x.get("recipient")}
                         for x in rows)
-    assert {x["iteration"] for x in rows} == {1, 2, 3}
+    assert {x["iteration"] for x in rows} == {1, 2}  # no Adapter after the last iteration
     r = runner.invoke(app, ["transcript", res.run_id, "--out", out, "--iteration", "2"])
     assert r.exit_code == 0
     assert "translator" in r.output and "adapter" in r.output and "analyst" not in r.output

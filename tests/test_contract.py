@@ -132,6 +132,15 @@ def test_degenerate_check(space: SearchSpace) -> None:
     assert not space.is_degenerate(Arch(tuple(live_op for _ in arch.ops), arch.sources))
 
 
+def test_constraints_are_declared(space: SearchSpace) -> None:
+    """A space that can reject cells across layers says so, or searches would skip the check."""
+    overridden = type(space).constraint_problems is not SearchSpace.constraint_problems
+    assert space.has_constraints == overridden
+    rng = np.random.default_rng(6)
+    for _ in range(50):
+        assert space.constraint_problems(space.sample(rng)) == []  # samples obey them
+
+
 def test_subspace_of_another_space_is_refused(space: SearchSpace) -> None:
     other = get_space(next(n for n in SPACES if n != space.name))
     ev = HashEvaluator(space, "synthetic")

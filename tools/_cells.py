@@ -43,13 +43,11 @@ class CellSampler:
         self.sizes = np.array([len(c) for c in choices], dtype=np.int64)
         self.mutable = tuple(i for i, c in enumerate(choices) if len(c) > 1)
         self.cardinality = space.cardinality(subspace)
-        # only spaces with cross-layer constraints (DARTS) pay for the check
-        self._constrained = (type(space)._constraint_problems
-                             is not SearchSpace._constraint_problems)
+        self._constrained = space.has_constraints  # only DARTS pays for the check
 
     def ok(self, arch: Arch) -> bool:
         """Whether ``arch`` satisfies the space's cross-layer constraints."""
-        return not (self._constrained and self.space._constraint_problems(arch))
+        return not (self._constrained and self.space.constraint_problems(arch))
 
     def contains(self, arch: Arch) -> bool:
         """Whether ``arch`` lies in the subspace."""

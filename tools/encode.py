@@ -48,7 +48,7 @@ def _generic_class(space: SearchSpace, subspace: Subspace | None) -> str:
         raise SpaceError(f"encode: no PyTorch code for operators {unknown} of {space.name}; "
                          f"known: {', '.join(_OP_CODE)} (or give the space a "
                          "python_class_source() method)")
-    if space._output_edges():
+    if space.output_edges():
         raise SpaceError(f"encode: {space.name} has fixed output edges; give it a "
                          "python_class_source() method")
     choices = subspace.layers if subspace is not None else space.full_subspace().layers
@@ -120,10 +120,8 @@ def encode_space(space: SearchSpace, subspace: Subspace | None = None) -> str:
     if subspace is not None and subspace.space != space.name:
         raise SpaceError(f"encode: subspace of {subspace.space!r} does not fit space "
                          f"{space.name!r}")
-    custom = getattr(space, "python_class_source", None)
-    if custom is not None:
-        return custom()
-    return _generic_class(space, subspace)
+    custom = space.python_class_source()
+    return custom if custom is not None else _generic_class(space, subspace)
 
 
 def layer_list(arch: Arch) -> str:
