@@ -49,6 +49,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+SERVER = """
+import runpy, sys
+from lapt.agents.providers._llama import _model_params, extra_buffers_run
+ok, _ = extra_buffers_run(sys.argv[1])  # AMX that the machine cannot run: off
+params = _model_params(ok)
+params.__enter__()  # for the life of this process
+sys.argv = ["llama_cpp.server", "--model", *sys.argv[1:]]
+runpy.run_module("llama_cpp.server", run_name="__main__")
+"""
+
+
 @pytest.fixture(scope="session")
 def llama_server(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real llama.cpp OpenAI-compatible server on 127.0.0.1; yields its base_url."""
@@ -56,9 +67,8 @@ def llama_server(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     log = tmp_path_factory.mktemp("llama_server") / "server.log"
     cmd = [
         sys.executable,
-        "-m",
-        "llama_cpp.server",
-        "--model",
+        "-c",
+        SERVER,
         str(gguf),
         "--host",
         "127.0.0.1",
@@ -106,6 +116,41 @@ def test_embedded_llama_cpp_answers_the_schema(gguf: Path):
     assert Verdict.model_validate(call.parsed)
     assert call.prompt_tokens > 20 and call.completion_tokens > 0
     asyncio.run(llm.close())
+
+
+class Plan(BaseModel):
+    """Many enum tokens and free strings: where a base model strays from the schema."""
+
+    ops: list[Literal["nor_conv_3x3", "nor_conv_1x1", "skip_connect", "avg_pool_3x3", "none"]]
+    note: str
+    keep: bool
+
+
+def test_grammar_checked_after_sampling_keeps_answers_in_the_schema(gguf: Path):
+    llm = build_llm({"provider": "llama_cpp", "max_tokens": 160, "temperature": 1.2,
+                     "seed": 1, "n_ctx": 2048})
+    model = llm.client.llm  # type: ignore[attr-defined]
+    prompt = [{"role": "user", "content": "List operators for a cell, as JSON."}]
+    for _ in range(3):
+        call = asyncio.run(llm.complete("translator", prompt, Plan))
+        if call.error is None:
+            Plan.model_validate(call.parsed)
+        else:  # only a cut-off answer may fail to parse: never one outside the grammar
+            assert call.completion_tokens >= 160, call.raw
+    stats = model.grammar_stats
+    assert stats["tokens"] > 50
+    assert 0 < stats["rejected"] < stats["tokens"]  # the slow path ran, and only sometimes
+    asyncio.run(llm.close())
+
+
+def test_extra_buffers_probe_is_cached(gguf: Path):
+    from lapt.agents.providers._llama import extra_buffers_run
+
+    ok, detail = extra_buffers_run(gguf)
+    assert (detail == "ran") if ok else ("died" in detail)
+    t0 = time.perf_counter()
+    assert extra_buffers_run(gguf) == (ok, detail)
+    assert time.perf_counter() - t0 < 0.5  # read back, no child process
 
 
 def test_openai_path_against_local_llama_server(llama_server: str, monkeypatch):

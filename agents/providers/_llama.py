@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ._grammar import grammar_last
 from .config import LlamaCppConfig
 
-__all__ = ["build_llama_client", "embedded_model_path"]
+__all__ = ["build_llama_client", "embedded_model_path", "extra_buffers_run"]
+
+log = logging.getLogger(__name__)
 
 # llama.cpp's OpenMP threads spin while they wait. On a busy machine (other processes
 # on the same cores) spinning threads slow generation by an order of magnitude (measured
@@ -49,6 +55,74 @@ def embedded_model_path(cache_dir: str | Path | None = None) -> Path:
     return target
 
 
+_PROBE = """
+import os, sys
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import llama_cpp
+llm = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=512, n_threads=1, verbose=False)
+llm.eval(llm.tokenize(b"nor_conv_3x3 skip_connect avg_pool_3x3 none " * 24))
+"""
+
+
+def extra_buffers_run(model_path: str | Path) -> tuple[bool, str]:
+    """Whether llama.cpp's extra CPU buffer types (AMX, weight repacking) run here.
+
+    A CPU and kernel can advertise AMX while the machine (a VM) cannot run it: llama.cpp
+    then dies with SIGILL at the first batched matrix product. A child process tries
+    one batch; the answer is cached per CPU and llama.cpp build in the model cache.
+    """
+    import hashlib
+    import json
+    import subprocess
+    import sys
+
+    import llama_cpp
+
+    cpu = ""
+    try:
+        cpu = next((line for line in Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith(("model name", "flags"))), "")
+    except OSError:
+        pass
+    key = hashlib.sha1("|".join([llama_cpp.__version__, cpu, llama_cpp.llama_print_system_info()
+                                 .decode(errors="replace")]).encode()).hexdigest()[:16]
+    cache = _cache_dir() / f"cpu-check-{key}.json"
+    if cache.exists():
+        found = json.loads(cache.read_text())
+        return bool(found["ok"]), str(found["detail"])
+    proc = subprocess.run([sys.executable, "-c", _PROBE, str(model_path)], capture_output=True,
+                          text=True, timeout=300)
+    ok = proc.returncode == 0
+    detail = "ran" if ok else (f"a test batch died (exit {proc.returncode}"
+                               f"{', SIGILL' if proc.returncode in (-4, 132) else ''})")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({"ok": ok, "detail": detail}))
+    return ok, detail
+
+
+@contextlib.contextmanager
+def _model_params(extra_buffers: bool) -> Iterator[None]:
+    """llama-cpp-python's ``Llama`` takes no switch for extra buffer types: set the default."""
+    import llama_cpp.llama_cpp as C
+
+    original = C.llama_model_default_params
+
+    def params() -> Any:
+        p = original()
+        p.use_extra_bufts = extra_buffers
+        return p
+
+    with _BUILD_LOCK:
+        C.llama_model_default_params = params
+        try:
+            yield
+        finally:
+            C.llama_model_default_params = original
+
+
+_BUILD_LOCK = threading.Lock()
+
+
 def _serialized(fn: Any, lock: threading.Lock) -> Any:
     """Run ``fn`` under ``lock`` in its own thread, so a call that timed out on the
     event loop (its thread still running) cannot overlap the retry."""
@@ -82,7 +156,9 @@ def build_llama_client(config: LlamaCppConfig) -> Any:
     AutoGen's client turns ``json_output=<pydantic model>`` into llama.cpp's
     ``response_format={"type": "json_object", "schema": ...}``, which llama-cpp-python
     compiles to a grammar: the output is constrained by the schema. We add: function
-    calling off (no ``tools`` in the chat template), quiet logs, one call at a time.
+    calling off (no ``tools`` in the chat template), quiet logs, one call at a time, the
+    grammar checked after sampling (:mod:`._grammar`), and extra CPU buffer types only
+    where they run (:func:`extra_buffers_run`).
     """
     from autogen_ext.models.llama_cpp import LlamaCppChatCompletionClient
 
@@ -97,16 +173,24 @@ def build_llama_client(config: LlamaCppConfig) -> Any:
     kwargs["n_threads"] = kwargs["n_threads_batch"] = threads
     if config.seed is not None:
         kwargs["seed"] = config.seed
-    client = LlamaCppChatCompletionClient(
-        model_info={
-            "vision": False,
-            "function_calling": False,
-            "json_output": True,
-            "family": "unknown",
-            "structured_output": True,
-        },
-        **kwargs,
-    )
+    extra = config.extra_buffers
+    if extra is None:
+        extra, detail = extra_buffers_run(path)
+        if not extra:
+            log.warning("llama.cpp's extra CPU buffer types (AMX, repacking) are off: %s on "
+                        "this machine", detail)
+    with _model_params(extra):
+        client = LlamaCppChatCompletionClient(
+            model_info={
+                "vision": False,
+                "function_calling": False,
+                "json_output": True,
+                "family": "unknown",
+                "structured_output": True,
+            },
+            **kwargs,
+        )
+    grammar_last(client.llm)
     client.llm.create_chat_completion = _serialized(  # type: ignore[method-assign]
         client.llm.create_chat_completion, threading.Lock()
     )

@@ -86,6 +86,10 @@ class LlamaCppConfig(_Base):
     n_ctx: int = Field(default=16384, gt=0)
     n_threads: int | None = Field(default=None, gt=0)
     max_tokens: int | None = Field(default=512, gt=0)
+    extra_buffers: bool | None = None
+    """llama.cpp's extra CPU buffer types (AMX, weight repacking). None: on where a
+    one-off test batch in a child process shows they run (a VM may advertise AMX that
+    it cannot run, and llama.cpp then dies with SIGILL)."""
 
 
 class OpenAIConfig(_Base):
