@@ -9,8 +9,10 @@ layer numbers, and bounds every list and string so a small model cannot ramble.
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from pydantic import BaseModel, Field, create_model
+from pydantic.json_schema import SkipJsonSchema
 
 from lapt.spaces import LayerProposal, SearchSpace, get_space
 
@@ -50,6 +52,19 @@ def adapter_schema(space_name: str) -> type[AdapterAnswer]:
     return _with_principles(AdapterAnswer, get_space(space_name))  # type: ignore[return-value]
 
 
+def _sources_field(space: SearchSpace) -> tuple[Any, Any]:
+    """Fixed sources (NB201, Trans101): not in the schema at all. Else a non-empty list."""
+    if space.fixed_sources:
+        return (SkipJsonSchema[list[int] | None], None)
+    nodes = sorted({s for layer in space.layers for s in layer.sources})
+    most = max(len(layer.sources) for layer in space.layers)
+    return (list[int] | None, Field(default=None, description="allowed source nodes (omit: all)",
+                                    json_schema_extra={"anyOf": [
+                                        {"type": "array", "items": {"enum": nodes},
+                                         "minItems": 1, "maxItems": most},
+                                        {"type": "null"}]}))
+
+
 @cache
 def translator_schema(space_name: str) -> type[TranslatorAnswer]:
     """The Translator's answer model for one space."""
@@ -63,6 +78,7 @@ def translator_schema(space_name: str) -> type[TranslatorAnswer]:
                                     json_schema_extra={"items": {"enum": list(space.ops)},
                                                        "minItems": 1,
                                                        "maxItems": len(space.ops)})),
+        sources=_sources_field(space),
     )
     return create_model(  # type: ignore[no-any-return]
         f"{space_name.title()}TranslatorAnswer", __base__=TranslatorAnswer,

@@ -12,6 +12,7 @@ import zlib
 
 import numpy as np
 import pytest
+
 from lapt.spaces import Arch, SearchSpace, Subspace, get_space, space_names, validate_subspace
 from lapt.tools.evaluate import Evaluator
 from lapt.tools.search import STRATEGIES, SearchError, run_search, search

@@ -13,6 +13,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import pytest
+
 from lapt.spaces import Arch, SearchSpace, SpaceError, get_space, validate_subspace
 from lapt.tools.encode import encode_architectures, encode_space, layer_list
 

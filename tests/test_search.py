@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from lapt.spaces import Arch, get_space, nb201, trans101, validate_subspace
 from lapt.tools.evaluate import Evaluator, TabularEvaluator
 from lapt.tools.search import REA, SearchError, local_search, random_search, rea, run_search

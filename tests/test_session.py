@@ -301,3 +301,25 @@ def test_presets_load():
             tr.search.top_r, tr.search.budget) == (4, 10, 5, 15, 50)
     assert cfg.provider("analyst").provider == "llama_cpp"
     assert json.loads(json.dumps(cfg.model_dump(mode="json")))["space"] == "nb201"
+
+
+@pytest.mark.parametrize("space", ["nb201", "trans101", "darts"])
+def test_translator_schema_leaves_no_room_for_an_empty_list(space: str) -> None:
+    """What constrained decoding may produce: non-empty op lists; sources only where a
+    layer can choose them, and then never an empty list."""
+    from lapt.agents.schemas import translator_schema
+
+    schema = translator_schema(space).model_json_schema()
+    layer = next(v for k, v in schema["$defs"].items() if k.endswith("LayerAnswer"))
+    assert layer["properties"]["ops"]["minItems"] == 1
+    sources = layer["properties"].get("sources")
+    if get_space(space).fixed_sources:
+        assert sources is None
+    else:
+        array = next(a for a in sources["anyOf"] if a["type"] == "array")
+        assert array["minItems"] == 1
+        assert set(array["items"]["enum"]) == {s for l in get_space(space).layers
+                                               for s in l.sources}
+    # parsing stays lenient: an empty list reaches the validator and its message
+    model = translator_schema(space)
+    assert model.model_validate({"layers": [{"layer": 0, "ops": ["none"], "sources": []}]})

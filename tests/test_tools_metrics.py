@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from lapt.spaces import nb201, trans101, validate_subspace
 from lapt.tools.evaluate import TabularEvaluator
 from lapt.tools.metrics import (

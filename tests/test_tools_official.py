@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from lapt.spaces import SpaceError, get_space
 from lapt.tools.nb201_official import NB201OfficialEvaluator
 from lapt.tools.search import random_search

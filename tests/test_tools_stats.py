@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from lapt.spaces import SpaceError, get_space, nb201, trans101, validate_subspace
 from lapt.tools.stats import principle_stats, stats_subspace
 

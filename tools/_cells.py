@@ -8,6 +8,7 @@ Every architecture it returns lies in the subspace and satisfies the space's con
 from __future__ import annotations
 
 import numpy as np
+
 from lapt.spaces import Arch, SearchSpace, SpaceError, Subspace
 
 _TRIES = 1_000

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+
 from lapt.spaces import Arch, SearchSpace, Subspace
 
 from ._cells import CellSampler

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
+
 from lapt.spaces import Arch, SpaceError, Subspace
 
 from ._search_base import SearchResult

@@ -123,6 +123,11 @@ def _model_params(extra_buffers: bool) -> Iterator[None]:
 _BUILD_LOCK = threading.Lock()
 
 
+@functools.cache
+def _warn_once(message: str) -> None:
+    log.warning(message)
+
+
 def _serialized(fn: Any, lock: threading.Lock) -> Any:
     """Run ``fn`` under ``lock`` in its own thread, so a call that timed out on the
     event loop (its thread still running) cannot overlap the retry."""
@@ -177,8 +182,8 @@ def build_llama_client(config: LlamaCppConfig) -> Any:
     if extra is None:
         extra, detail = extra_buffers_run(path)
         if not extra:
-            log.warning("llama.cpp's extra CPU buffer types (AMX, repacking) are off: %s on "
-                        "this machine", detail)
+            _warn_once(f"llama.cpp's extra CPU buffer types (AMX, repacking) are off: {detail} "
+                       "on this machine")
     with _model_params(extra):
         client = LlamaCppChatCompletionClient(
             model_info={
