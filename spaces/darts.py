@@ -29,14 +29,15 @@ Conventions (decisions the DARTS papers leave open):
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
 
 from ._base import Arch, Layer, SearchSpace, SpaceError
+from ._darts_genotype import Genotype, GenotypeParser
+from ._darts_prompt import CLASS_TEMPLATE, OP_CODE
 
 if TYPE_CHECKING:
     from ._subspace import Subspace
@@ -64,15 +65,6 @@ OP_COMMENTS: dict[str, str] = {
 
 _NodePairs = tuple[tuple[tuple[str, int, str, int], ...], ...]
 _PAIR_CACHE: dict[Subspace | None, _NodePairs] = {}
-
-
-class Genotype(NamedTuple):
-    """The DARTS repository's ``Genotype``: per cell 8 ``(op, source)`` pairs and the concat."""
-
-    normal: list[tuple[str, int]]
-    normal_concat: list[int]
-    reduce: list[tuple[str, int]]
-    reduce_concat: list[int]
 
 
 def _layers() -> tuple[Layer, ...]:
@@ -179,7 +171,7 @@ class DartsSpace(SearchSpace):
         Raises:
             SpaceError: naming the position and what was expected, or the invalid content.
         """
-        return self.from_genotype(_GenotypeParser(text).parse())
+        return self.from_genotype(GenotypeParser(text).parse())
 
     # ----------------------------------------------------------- (sub)space sets
     def _node_pairs(self, subspace: Subspace | None) -> _NodePairs:
@@ -313,218 +305,5 @@ class DartsSpace(SearchSpace):
         Needs only ``torch``; the architectures are then given as layer lists
         (``arch.as_layer_list()``): 16 ``(op, source)`` pairs, normal cell first.
         """
-        comments = "\n".join(f"    {op!r}: {_OP_CODE[op]},  # {OP_COMMENTS[op]}" for op in OPS)
-        return _CLASS_TEMPLATE.replace("{OPS}", comments)
-
-
-# ------------------------------------------------------------------ genotype parser
-_TOKEN = re.compile(r"""(?P<name>[A-Za-z_][A-Za-z_0-9]*)|(?P<int>\d+)|"""
-                    r"""(?P<str>'[^'\\\n]*'|"[^"\\\n]*")|(?P<punct>[()\[\],=])""")
-_KINDS = {"name": "a name", "int": "an integer", "str": "a quoted operator name",
-          "punct": "punctuation"}
-_FIELDS = ("normal", "normal_concat", "reduce", "reduce_concat")
-
-
-class _GenotypeParser:
-    """Recursive-descent parser for ``Genotype(normal=[(op, src), ...], normal_concat=...)``."""
-
-    def __init__(self, text: str) -> None:
-        if not isinstance(text, str):
-            raise SpaceError(f"darts: a genotype must be a string, got {type(text).__name__}")
-        self.text = text
-        self.tokens: list[tuple[str, str, int]] = []
-        pos = 0
-        while True:
-            while pos < len(text) and text[pos].isspace():
-                pos += 1
-            if pos == len(text):
-                break
-            m = _TOKEN.match(text, pos)
-            if m is None or m.lastgroup is None:
-                raise SpaceError(f"darts: malformed genotype: unexpected text "
-                                 f"{text[pos:pos + 20]!r} at character {pos}")
-            self.tokens.append((m.lastgroup, m.group(), pos))
-            pos = m.end()
-        self.i = 0
-
-    def _fail(self, expected: str) -> SpaceError:
-        if self.i < len(self.tokens):
-            _, val, at = self.tokens[self.i]
-            got = f"{val!r} at character {at}"
-        else:
-            got = "the end of the text"
-        return SpaceError(f"darts: malformed genotype: expected {expected}, got {got}")
-
-    def _take(self, kind: str, value: str | None = None) -> str:
-        if self.i < len(self.tokens):
-            k, v, _ = self.tokens[self.i]
-            if k == kind and (value is None or v == value):
-                self.i += 1
-                return v
-        raise self._fail(repr(value) if value is not None else _KINDS[kind])
-
-    def _peek(self, value: str) -> bool:
-        return self.i < len(self.tokens) and self.tokens[self.i][1] == value
-
-    def _sep(self, close: str) -> bool:
-        """Take a ',' after an item; True when ``close`` follows (the item was the last)."""
-        if self._peek(","):
-            self.i += 1
-            return self._peek(close)
-        if self._peek(close):
-            return True
-        raise self._fail(f"',' or {close!r}")
-
-    def parse(self) -> Genotype:
-        self._take("name", "Genotype")
-        self._take("punct", "(")
-        fields: dict[str, object] = {}
-        while True:
-            key = self._take("name")
-            if key not in _FIELDS:
-                self.i -= 1
-                raise self._fail("one of " + ", ".join(_FIELDS))
-            if key in fields:
-                self.i -= 1
-                raise self._fail(f"each field once ({key!r} is repeated)")
-            self._take("punct", "=")
-            fields[key] = self._concat() if key.endswith("concat") else self._pairs()
-            if self._sep(")"):
-                break
-        self._take("punct", ")")
-        if self.i != len(self.tokens):
-            raise self._fail("the end of the genotype")
-        missing = [f for f in _FIELDS if f not in fields]
-        if missing:
-            raise SpaceError(f"darts: malformed genotype: missing field(s) {', '.join(missing)}")
-        return Genotype(**fields)  # type: ignore[arg-type]
-
-    def _pairs(self) -> list[tuple[str, int]]:
-        self._take("punct", "[")
-        out: list[tuple[str, int]] = []
-        while not self._peek("]"):
-            self._take("punct", "(")
-            op = self._take("str")[1:-1]
-            self._take("punct", ",")
-            src = int(self._take("int"))
-            self._take("punct", ")")
-            out.append((op, src))
-            if self._sep("]"):
-                break
-        self._take("punct", "]")
-        return out
-
-    def _concat(self) -> list[int]:
-        if self._peek("range"):
-            self._take("name")
-            self._take("punct", "(")
-            lo = int(self._take("int"))
-            self._take("punct", ",")
-            hi = int(self._take("int"))
-            self._take("punct", ")")
-            return list(range(lo, hi))
-        self._take("punct", "[")
-        out: list[int] = []
-        while not self._peek("]"):
-            out.append(int(self._take("int")))
-            if self._sep("]"):
-                break
-        self._take("punct", "]")
-        return out
-
-
-# ------------------------------------------------------------- python class prompt
-_OP_CODE = {
-    "none": "lambda C, stride: Zero(stride)",
-    "max_pool_3x3": "lambda C, stride: nn.MaxPool2d(3, stride, padding=1)",
-    "avg_pool_3x3": "lambda C, stride: nn.AvgPool2d(3, stride, padding=1, "
-                    "count_include_pad=False)",
-    "skip_connect": "lambda C, stride: nn.Identity() if stride == 1 else "
-                    "FactorizedReduce(C, C)",
-    "sep_conv_3x3": "lambda C, stride: SepConv(C, 3, stride, 1)",
-    "sep_conv_5x5": "lambda C, stride: SepConv(C, 5, stride, 2)",
-    "dil_conv_3x3": "lambda C, stride: DilConv(C, 3, stride, 2, 2)",
-    "dil_conv_5x5": "lambda C, stride: DilConv(C, 5, stride, 4, 2)",
-}
-
-_CLASS_TEMPLATE = '''\
-import torch
-import torch.nn as nn
-
-
-def DilConv(C, k, stride, pad, dil):
-    return nn.Sequential(nn.ReLU(), nn.Conv2d(C, C, k, stride, pad, dilation=dil, groups=C,
-                                              bias=False),
-                         nn.Conv2d(C, C, 1, bias=False), nn.BatchNorm2d(C))
-
-
-def SepConv(C, k, stride, pad):
-    return nn.Sequential(DilConv(C, k, stride, pad, 1), DilConv(C, k, 1, pad, 1))
-
-
-class Zero(nn.Module):
-    def __init__(self, stride):
-        super().__init__()
-        self.stride = stride
-
-    def forward(self, x):
-        return x[:, :, ::self.stride, ::self.stride] * 0.0
-
-
-class FactorizedReduce(nn.Module):
-    def __init__(self, C_in, C_out):
-        super().__init__()
-        self.relu = nn.ReLU()
-        self.c1 = nn.Conv2d(C_in, C_out // 2, 1, stride=2, bias=False)
-        self.c2 = nn.Conv2d(C_in, C_out - C_out // 2, 1, stride=2, bias=False)
-        self.bn = nn.BatchNorm2d(C_out)
-
-    def forward(self, x):
-        x = self.relu(x)
-        return self.bn(torch.cat([self.c1(x), self.c2(x[:, :, 1:, 1:])], dim=1))
-
-
-OPS = {
-{OPS}
-}
-
-
-class Cell(nn.Module):
-    """A DARTS cell. Nodes 0 and 1 are the outputs of the two previous cells (C channels
-    each); nodes 2..5 each sum two operations applied to two distinct earlier nodes; the
-    output concatenates nodes 2..5 (4*C channels). A reduction cell halves the spatial
-    size: its operations on nodes 0 and 1 use stride 2."""
-
-    def __init__(self, layer_list, C, reduction):
-        # layer_list: 8 (op, source) pairs: node 2 input 0, node 2 input 1, node 3 input 0,
-        # ..., node 5 input 1. Node k's sources are among 0..k-1, input 0's below input 1's.
-        super().__init__()
-        self.sources = [src for _, src in layer_list]
-        self.ops = nn.ModuleList(
-            OPS[op](C, 2 if reduction and src < 2 else 1) for op, src in layer_list)
-
-    def forward(self, s0, s1):
-        states = [s0, s1]
-        for k in range(4):
-            a, b = 2 * k, 2 * k + 1
-            states.append(self.ops[a](states[self.sources[a]])
-                          + self.ops[b](states[self.sources[b]]))
-        return torch.cat(states[2:], dim=1)
-
-
-class Network(nn.Module):
-    """The 16-layer list of an architecture: the normal cell's 8 pairs, then the reduction
-    cell's 8 pairs."""
-
-    def __init__(self, layer_list, C=8, in_channels=3):
-        super().__init__()
-        self.stem = nn.Conv2d(in_channels, C, 3, padding=1, bias=False)
-        self.normal = Cell(layer_list[:8], C, reduction=False)
-        self.reduce = Cell(layer_list[8:], C, reduction=True)
-        self.pre = nn.Conv2d(4 * C, C, 1, bias=False)
-
-    def forward(self, x):
-        x = self.stem(x)
-        x = self.pre(self.normal(x, x))
-        return self.reduce(x, x)
-'''
+        comments = "\n".join(f"    {op!r}: {OP_CODE[op]},  # {OP_COMMENTS[op]}" for op in OPS)
+        return CLASS_TEMPLATE.replace("{OPS}", comments)
