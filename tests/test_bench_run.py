@@ -120,6 +120,7 @@ def test_cli_runs_renders_and_rejects_bad_input(tmp_path):
                             "--budget", "30", "--out", out, "--id", "bench-cli"])
     assert r.exit_code == 0, r.output
     assert "ran 4, skipped 0" in flat(r.output)
+    assert "random-s1 done in 0 s (random: 2 of 2)" in flat(r.output)  # no terminal: a line
     report = tmp_path / "bench-cli" / "report.md"
     report.unlink()
     r = runner.invoke(app, ["bench", "render", "bench-cli", "--out", out])

@@ -33,6 +33,10 @@ def _progress(bd: Any, jobs: list, workers: int) -> Any:
             progress.advance(bars[job.method])
             if error:
                 console.print(f"[red]{job.name} failed:[/] {error}")
+            elif not console.is_terminal and wall is not None:  # a log file: a line per seed
+                task = progress.tasks[bars[job.method]]
+                console.print(f"{job.name} done in {wall:.0f} s ({job.method}: "
+                              f"{task.completed:g} of {task.total:g})")
 
         def on_status(name: str, text: str) -> None:
             progress.update(line, description=f"[dim]{name}: {text}"[:120])
