@@ -9,7 +9,7 @@ from autogen_core import RoutedAgent
 from pydantic import BaseModel
 
 from .prompts import repair_prompt
-from .providers import LLM, LLMCall
+from .providers import ChatModel, LLMCall
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -31,7 +31,7 @@ class Answer(Generic[M]):
         return max(0, len(self.calls) - 1)
 
 
-async def ask(llm: LLM, agent: str, messages: list[dict[str, str]], schema: type[M],
+async def ask(llm: ChatModel, agent: str, messages: list[dict[str, str]], schema: type[M],
               max_repairs: int,
               check: Callable[[M], str | None] | None = None) -> Answer[M]:
     """Ask for a JSON answer; send violations back for at most ``max_repairs`` repairs.
@@ -62,7 +62,7 @@ async def ask(llm: LLM, agent: str, messages: list[dict[str, str]], schema: type
 class LLMAgent(RoutedAgent):
     """A routed agent with its own model client and repair budget."""
 
-    def __init__(self, description: str, llm: LLM, max_repairs: int) -> None:
+    def __init__(self, description: str, llm: ChatModel, max_repairs: int) -> None:
         super().__init__(description)
         self.llm = llm
         self.max_repairs = max_repairs

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -111,7 +111,7 @@ class SessionConfig(_Strict):
     adapter: AdapterConfig = AdapterConfig()
     supernet: SupernetSettings = SupernetSettings()
     providers: dict[str, ProviderConfig] = Field(
-        default_factory=lambda: {"default": LlamaCppConfig()},
+        default_factory=lambda: {"default": cast(ProviderConfig, LlamaCppConfig())},
         description="'default' and optional per-agent overrides: analyst, translator, adapter")
     out_dir: str = "runs/out"
 

@@ -35,7 +35,7 @@ def _principle(space: SearchSpace) -> type[PrincipleAnswer]:
 def _with_principles(base: type[BaseModel], space: SearchSpace) -> type[BaseModel]:
     return create_model(
         f"{space.name.title()}{base.__name__}", __base__=base,
-        principles=(list[_principle(space)], Field(  # type: ignore[valid-type]
+        principles=(list[_principle(space)], Field(  # type: ignore[valid-type,misc,arg-type]
             min_length=1, max_length=8, json_schema_extra={"maxItems": 3})),
     )
 
@@ -55,7 +55,7 @@ def adapter_schema(space_name: str) -> type[AdapterAnswer]:
 def _sources_field(space: SearchSpace) -> tuple[Any, Any]:
     """Fixed sources (NB201, Trans101): not in the schema at all. Else a non-empty list."""
     if space.fixed_sources:
-        return (SkipJsonSchema[list[int] | None], None)
+        return (SkipJsonSchema[list[int] | None], None)  # type: ignore[misc]
     nodes = sorted({s for layer in space.layers for s in layer.sources})
     most = max(len(layer.sources) for layer in space.layers)
     return (list[int] | None, Field(default=None, description="allowed source nodes (omit: all)",

@@ -28,13 +28,14 @@ from .config import AGENTS, SessionConfig
 from .messages import (
     AdaptRequest,
     AnalyzeRequest,
+    EvaluatedArch,
     Principles,
     SearchRequest,
     SearchResult,
     TranslateRequest,
     Translation,
 )
-from .providers import LLM, ReplayConfig, build_llm
+from .providers import LLM, ChatModel, ReplayConfig, build_llm
 from .rundir import RunDir
 from .searcher import Searcher
 from .translator import Translator
@@ -107,12 +108,12 @@ class Session:
         self._evaluators: dict[str, Evaluator] = {}
 
     # ----------------------------------------------------------------- models
-    def _build_llms(self) -> dict[str, LLM]:
+    def _build_llms(self) -> dict[str, ChatModel]:
         def sink(call):  # type: ignore[no-untyped-def]
             self.usage.add(call)
             self.transcript.llm_call(call)
 
-        out = {}
+        out: dict[str, ChatModel] = {}
         for agent in AGENTS:
             if self._llms and agent in self._llms:
                 llm = self._llms[agent]
@@ -184,7 +185,8 @@ class Session:
         for t, task in enumerate(cfg.targets):                                     # each task n
             P_n, base, omega = P, None, space.full_subspace()
             self.reporter.task_started(task, cfg.search.budget)
-            iterations, found = [], []
+            iterations: list[dict[str, Any]] = []
+            found: list[EvaluatedArch] = []
             translated: tuple[Principles, Translation] | None = None
             for g in range(G):                                                      # line 3
                 self.transcript.event("iteration", task=task, iteration=g + 1)

@@ -14,7 +14,7 @@ from ._llama import embedded_model_path
 from ._manual import answer_file
 from ._parsing import extract_json, parse_answer
 from ._replay import ReplayError
-from .client import LLM, Sink, build_llm, to_llm_messages
+from .client import LLM, ChatModel, Sink, build_llm, to_llm_messages
 from .config import (
     AnthropicConfig,
     FunctionConfig,
@@ -31,6 +31,7 @@ from .records import LLMCall, RetryRecord
 
 __all__ = [
     "LLM",
+    "ChatModel",
     "AnthropicConfig",
     "FunctionConfig",
     "LLMCall",

@@ -55,7 +55,7 @@ class _GrammarLastSampler:
         cur = self._candidates(ctx, idx)
         C.llama_sampler_apply(self.chain.sampler, ctypes.byref(cur))
         token = int(cur.data[cur.selected].id)
-        self._one[0].id, self._one[0].logit, self._one[0].p = token, 1.0, 0.0
+        self._one[0].id, self._one[0].logit, self._one[0].p = token, 1.0, 0.0  # type: ignore[assignment]
         one = self._array(self._one, 1)
         C.llama_sampler_apply(self.grammar, ctypes.byref(one))
         self.stats["tokens"] += 1

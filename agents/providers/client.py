@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from autogen_core.models import (
     AssistantMessage,
@@ -64,6 +64,21 @@ def to_llm_messages(messages: Messages) -> list[LLMMessage]:
 def _describe(exc: BaseException) -> str:
     text = str(exc) or repr(exc)
     return scrub_text(f"{type(exc).__name__}: {text}")
+
+
+class ChatModel(Protocol):
+    """What an agent needs of a model: an :class:`LLM`, or a wrapper around one (a resumed
+    run's, which answers the recorded calls first)."""
+
+    @property
+    def provider(self) -> str: ...
+
+    @property
+    def model(self) -> str: ...
+
+    async def complete(self, agent: str, messages: Any, schema: type[BaseModel]) -> LLMCall: ...
+
+    async def close(self) -> None: ...
 
 
 class LLM:

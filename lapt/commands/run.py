@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 console = Console()
@@ -57,7 +64,7 @@ def run(
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=False) as progress:
         status = progress.add_task("starting", total=None)
-        bars: dict[str, int] = {}
+        bars: dict[str, TaskID] = {}
 
         def task_started(task: str, total: int) -> None:
             bars[task] = progress.add_task(f"{task} evaluations", total=total)
