@@ -187,19 +187,19 @@ class Session:
             self.reporter.task_started(task, cfg.search.budget)
             iterations: list[dict[str, Any]] = []
             found: list[EvaluatedArch] = []
-            translated: tuple[Principles, Translation] | None = None
+            tr: Translation | None = None
+            tr_of: Principles | None = None  # the principles tr translated
             for g in range(G):                                                      # line 3
                 self.transcript.event("iteration", task=task, iteration=g + 1)
-                if translated is None or translated[0] != P_n:  # same principles, same Ω
+                if tr is None or tr_of != P_n:  # the same principles keep the same Ω
                     self.reporter.status(f"{task}: iteration {g + 1}/{G}: translator")
                     tr = await send(TranslateRequest(space=cfg.space, task=task,    # line 4
                                                      principles=P_n, fallback=omega),
                                     "translator")
-                    translated = (P_n, tr)
+                    tr_of = P_n
                 else:
                     self.transcript.event("subspace_kept", task=task, iteration=g + 1,
                                           reason="the principles did not change")
-                tr = translated[1]
                 omega = tr.subspace
                 budget = cfg.search.budget // G + (g < cfg.search.budget % G)
                 self.reporter.status(f"{task}: iteration {g + 1}/{G}: searching "

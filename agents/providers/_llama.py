@@ -90,14 +90,20 @@ def extra_buffers_run(model_path: str | Path) -> tuple[bool, str]:
     if cache.exists():
         found = json.loads(cache.read_text())
         return bool(found["ok"]), str(found["detail"])
-    proc = subprocess.run([sys.executable, "-c", _PROBE, str(model_path)], capture_output=True,
-                          text=True, timeout=300)
+    try:
+        proc = subprocess.run([sys.executable, "-c", _PROBE, str(model_path)],
+                              capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired:  # not a verdict on the CPU: not cached
+        return False, "a test batch did not finish in 300 s"
     ok = proc.returncode == 0
     detail = "ran" if ok else (f"a test batch died (exit {proc.returncode}"
                                f"{', SIGILL' if proc.returncode in (-4, 132) else ''})")
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps({"ok": ok, "detail": detail}))
     return ok, detail
+
+
+_BUILD_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -120,12 +126,14 @@ def _model_params(extra_buffers: bool) -> Iterator[None]:
             C.llama_model_default_params = original
 
 
-_BUILD_LOCK = threading.Lock()
-
-
 @functools.cache
-def _warn_once(message: str) -> None:
-    log.warning(message)
+def _extra_buffers_default(model_path: str) -> bool:
+    """:func:`extra_buffers_run`, once per process and model, saying so when they are off."""
+    ok, detail = extra_buffers_run(model_path)
+    if not ok:
+        log.warning("llama.cpp's extra CPU buffer types (AMX, repacking) are off: %s on this "
+                    "machine", detail)
+    return ok
 
 
 def _serialized(fn: Any, lock: threading.Lock) -> Any:
@@ -180,10 +188,7 @@ def build_llama_client(config: LlamaCppConfig) -> Any:
         kwargs["seed"] = config.seed
     extra = config.extra_buffers
     if extra is None:
-        extra, detail = extra_buffers_run(path)
-        if not extra:
-            _warn_once(f"llama.cpp's extra CPU buffer types (AMX, repacking) are off: {detail} "
-                       "on this machine")
+        extra = _extra_buffers_default(str(path))
     with _model_params(extra):
         client = LlamaCppChatCompletionClient(
             model_info={
