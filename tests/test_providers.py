@@ -102,6 +102,14 @@ def test_extract_json_tolerates_fences_and_prose(text):
     assert extract_json(text)["x"] == 3
 
 
+def test_extract_json_keeps_a_raw_newline_inside_a_string():
+    # not strict JSON, but unambiguous; before, the first *inner* object was taken instead
+    text = '{"observations": "line one\nline two", "principles": [{"statement": "s"}]}'
+    assert "\n" in text and "\\n" not in text
+    out = extract_json(text)
+    assert out["observations"] == "line one\nline two" and len(out["principles"]) == 1
+
+
 def test_parse_answer_reports_precise_violations():
     parsed, error = parse_answer('{"x": "three", "note": 5}', Out)
     assert parsed is None

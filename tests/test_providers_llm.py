@@ -170,3 +170,42 @@ def test_openai_path_against_local_llama_server(llama_server: str, monkeypatch):
     assert call.error is None, call.raw
     assert Verdict.model_validate(call.parsed)
     assert call.completion_tokens > 0
+
+
+def test_grammar_strings_reject_raw_control_characters(gguf: Path):
+    """llama-cpp-python's converter lets a raw newline into a JSON string (invalid JSON,
+    seen in Adapter answers); the grammar we sample with rejects it."""
+    import ctypes
+    import json
+
+    import llama_cpp
+    import llama_cpp.llama_cpp as C
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    from lapt.agents.providers._grammar import strict_strings
+
+    llm = llama_cpp.Llama(str(gguf), vocab_only=True, verbose=False)
+    schema = {"type": "object", "properties": {"note": {"type": "string", "maxLength": 50}},
+              "required": ["note"]}
+    loose = json_schema_to_gbnf(json.dumps(schema))
+    newline = llm.tokenize(b"\n", add_bos=False, special=False)
+    letter = llm.tokenize(b"a", add_bos=False, special=False)
+    assert len(newline) == 1 and len(letter) == 1
+
+    def accepts(gbnf: str, token: int) -> bool:
+        sampler = C.llama_sampler_init_grammar(llm._model.vocab, gbnf.encode(), b"root")
+        try:
+            for t in llm.tokenize(b'{"note": "x', add_bos=False, special=False):
+                C.llama_sampler_accept(sampler, t)
+            one = (C.llama_token_data * 1)()
+            one[0].id, one[0].logit, one[0].p = token, 1.0, 0.0
+            arr = C.llama_token_data_array(data=ctypes.cast(one, C.llama_token_data_p),
+                                           size=1, selected=-1, sorted=False)
+            C.llama_sampler_apply(sampler, ctypes.byref(arr))
+            return one[0].logit > float("-inf")
+        finally:
+            C.llama_sampler_free(sampler)
+
+    assert accepts(loose, newline[0])  # the upstream hole this guards against
+    assert not accepts(strict_strings(loose), newline[0])
+    assert accepts(strict_strings(loose), letter[0])

@@ -51,12 +51,12 @@ def extract_json(text: str) -> Any:
     if not stripped:
         raise ValueError("the answer is empty")
     try:
-        return json.loads(stripped)
+        return json.loads(stripped, strict=False)  # a raw newline in a string is kept
     except json.JSONDecodeError as exc:
         first_error = exc
     for block in _FENCE.findall(stripped):
         try:
-            return json.loads(block.strip())
+            return json.loads(block.strip(), strict=False)
         except json.JSONDecodeError:
             pass
     pos = stripped.find("{")
@@ -65,7 +65,7 @@ def extract_json(text: str) -> Any:
         if candidate is None:
             break
         try:
-            return json.loads(candidate)
+            return json.loads(candidate, strict=False)
         except json.JSONDecodeError:
             pos = stripped.find("{", pos + 1)
     raise ValueError(f"the answer is not valid JSON: {first_error}")
