@@ -115,7 +115,11 @@ def test_embedded_llama_cpp_answers_the_schema(gguf: Path):
     assert call.error is None, call.raw
     assert Verdict.model_validate(call.parsed)
     assert call.prompt_tokens > 20 and call.completion_tokens > 0
+    assert llm.client.llm.prompt_cache.folder.parent.name == "prompt-cache"  # type: ignore[attr-defined]
     asyncio.run(llm.close())
+    off = build_llm({"provider": "llama_cpp", "n_ctx": 512, "prompt_cache": False})
+    assert not hasattr(off.client.llm, "prompt_cache")  # type: ignore[attr-defined]
+    asyncio.run(off.close())
 
 
 class Plan(BaseModel):
@@ -209,3 +213,78 @@ def test_grammar_strings_reject_raw_control_characters(gguf: Path):
     assert accepts(loose, newline[0])  # the upstream hole this guards against
     assert not accepts(strict_strings(loose), newline[0])
     assert accepts(strict_strings(loose), letter[0])
+
+
+def _llama(gguf: Path):
+    """A bare ``llama_cpp.Llama`` loaded as lapt loads it (no extra buffers that SIGILL)."""
+    import llama_cpp
+
+    from lapt.agents.providers._llama import _extra_buffers_default, _model_params
+
+    with _model_params(_extra_buffers_default(str(gguf))):
+        return llama_cpp.Llama(str(gguf), n_ctx=2048, n_threads=2, verbose=False)
+
+
+def _long_prompt(llm) -> list[int]:
+    lines = [f"{i}. [['nor_conv_3x3', 0], ['skip_connect', 1], ['none', {i % 3}]] "
+             f"val={70 + i / 10:.2f}" for i in range(32)]
+    text = "The best cells on the source task, best first:\n" + "\n".join(lines)
+    tokens = llm.tokenize((text + "\nThe common pattern is").encode())
+    assert len(tokens) >= 1100
+    return tokens
+
+
+def test_prompt_cache_spares_a_long_prompt_in_a_new_context(gguf: Path, tmp_path: Path):
+    """A second model instance (another session, seed or process) loads the saved state
+    and evaluates only the prompt's last token; its greedy answer is the same."""
+    from lapt.agents.providers._prompt_cache import PromptCache
+
+    def model():
+        llm = _llama(gguf)
+        PromptCache(tmp_path / "cache", min_tokens=1024).attach(llm)
+        evaluated: list[int] = []
+        eval_ = llm.eval
+        llm.eval = lambda tokens: (evaluated.append(len(tokens)), eval_(tokens))[1]
+        return llm, evaluated
+
+    first, first_evals = model()
+    prompt = _long_prompt(first)
+    a = first.create_completion(prompt, max_tokens=12, temperature=0.0)
+    assert first.prompt_cache.stats["saved"] == 1
+    assert sum(first_evals) >= len(prompt)  # nothing to restore the first time
+    assert len(list((tmp_path / "cache").glob("*.state"))) == 1
+
+    second, second_evals = model()
+    b = second.create_completion(prompt, max_tokens=12, temperature=0.0)
+    stats = second.prompt_cache.stats
+    assert stats["restored"] == 1 and stats["reused_tokens"] == len(prompt)
+    assert second_evals[0] == 1  # only the last prompt token, for fresh logits
+    assert b["choices"][0]["text"] == a["choices"][0]["text"]
+
+    # a longer prompt with the same beginning reuses the shared prefix too
+    third, third_evals = model()
+    third.create_completion(prompt + third.tokenize(b" that", add_bos=False),
+                            max_tokens=4, temperature=0.0)
+    assert third.prompt_cache.stats["restored"] == 1 and third_evals[0] <= 3
+
+    # short prompts are neither saved nor looked up
+    third.create_completion(prompt[:100], max_tokens=2, temperature=0.0)
+    assert third.prompt_cache.stats["saved"] == 1  # the longer prompt only
+
+
+def test_prompt_cache_entry_llama_cpp_refuses_is_dropped(gguf: Path, tmp_path: Path):
+    from lapt.agents.providers._prompt_cache import PromptCache
+
+    llm = _llama(gguf)
+    cache = PromptCache(tmp_path, min_tokens=1024)
+    cache.attach(llm)
+    prompt = _long_prompt(llm)
+    llm.create_completion(prompt, max_tokens=4, temperature=0.0)
+    state = next(tmp_path.glob("*.state"))
+    state.write_bytes(b"not a llama.cpp state")
+    fresh = _llama(gguf)
+    PromptCache(tmp_path, min_tokens=1024).attach(fresh)
+    out = fresh.create_completion(prompt, max_tokens=4, temperature=0.0)
+    assert out["choices"][0]["text"] is not None
+    assert fresh.prompt_cache.stats["bad"] == 1 and fresh.prompt_cache.stats["saved"] == 1
+    assert state.exists() and state.stat().st_size > 1_000_000  # written again, whole

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ._grammar import grammar_last
+from ._prompt_cache import PromptCache, cache_folder
 from .config import LlamaCppConfig
 
 __all__ = ["build_llama_client", "embedded_model_path", "extra_buffers_run"]
@@ -25,9 +26,13 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
-def _cache_dir() -> Path:
+def _cache_root() -> Path:
     root = os.environ.get("LAPT_CACHE")
-    return Path(root) / "models" if root else Path.home() / ".cache" / "lapt" / "models"
+    return Path(root) if root else Path.home() / ".cache" / "lapt"
+
+
+def _cache_dir() -> Path:
+    return _cache_root() / "models"
 
 
 def embedded_model_path(cache_dir: str | Path | None = None) -> Path:
@@ -170,8 +175,9 @@ def build_llama_client(config: LlamaCppConfig) -> Any:
     ``response_format={"type": "json_object", "schema": ...}``, which llama-cpp-python
     compiles to a grammar: the output is constrained by the schema. We add: function
     calling off (no ``tools`` in the chat template), quiet logs, one call at a time, the
-    grammar checked after sampling (:mod:`._grammar`), and extra CPU buffer types only
-    where they run (:func:`extra_buffers_run`).
+    grammar checked after sampling (:mod:`._grammar`), extra CPU buffer types only
+    where they run (:func:`extra_buffers_run`), and long prompts' state kept on disk
+    (:mod:`._prompt_cache`).
     """
     from autogen_ext.models.llama_cpp import LlamaCppChatCompletionClient
 
@@ -201,6 +207,9 @@ def build_llama_client(config: LlamaCppConfig) -> Any:
             **kwargs,
         )
     grammar_last(client.llm)
+    if config.prompt_cache:
+        folder = cache_folder(_cache_root() / "prompt-cache", Path(path), config.n_ctx)
+        PromptCache(folder).attach(client.llm)
     client.llm.create_chat_completion = _serialized(  # type: ignore[method-assign]
         client.llm.create_chat_completion, threading.Lock()
     )

@@ -90,6 +90,10 @@ class LlamaCppConfig(_Base):
     """llama.cpp's extra CPU buffer types (AMX, weight repacking). None: on where a
     one-off test batch in a child process shows they run (a VM may advertise AMX that
     it cannot run, and llama.cpp then dies with SIGILL)."""
+    prompt_cache: bool = True
+    """Keep llama.cpp's state after a long prompt (2,048 tokens or more) on disk, in the
+    lapt cache's ``prompt-cache/`` (2 GiB at most), so that a prompt seen before (the
+    Analyst's source archive, in every session) is not evaluated again."""
 
 
 class OpenAIConfig(_Base):
