@@ -288,3 +288,17 @@ def test_prompt_cache_entry_llama_cpp_refuses_is_dropped(gguf: Path, tmp_path: P
     assert out["choices"][0]["text"] is not None
     assert fresh.prompt_cache.stats["bad"] == 1 and fresh.prompt_cache.stats["saved"] == 1
     assert state.exists() and state.stat().st_size > 1_000_000  # written again, whole
+
+
+def test_prompt_cache_that_cannot_write_costs_no_answer(gguf: Path, tmp_path: Path, caplog):
+    from lapt.agents.providers._prompt_cache import PromptCache
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    llm = _llama(gguf)
+    cache = PromptCache(blocked / "cache", min_tokens=1024)
+    cache.attach(llm)
+    out = llm.create_completion(_long_prompt(llm), max_tokens=4, temperature=0.0)
+    assert out["choices"][0]["finish_reason"] in ("stop", "length")
+    assert cache.stats["write_errors"] == 1 and cache.stats["saved"] == 0
+    assert "prompt cache" in caplog.text and "not written" in caplog.text

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["PromptCache", "cache_folder"]
+
+log = logging.getLogger("lapt.agents")
 
 
 def cache_folder(root: Path, model_path: Path, n_ctx: int) -> Path:
@@ -53,7 +56,8 @@ class PromptCache:
         self.max_bytes = max_bytes
         self.min_gain = min_gain
         """Load a saved state only when it spares at least this many tokens."""
-        self.stats = {"restored": 0, "saved": 0, "reused_tokens": 0, "bad": 0}
+        self.stats = {"restored": 0, "saved": 0, "reused_tokens": 0, "bad": 0,
+                      "write_errors": 0}
 
     def attach(self, llm: Any) -> Any:
         """Route ``llm.generate`` through the cache; returns ``llm`` (``llm.prompt_cache``)."""
@@ -114,7 +118,20 @@ class PromptCache:
         return best_n
 
     def save(self, llm: Any, prompt: list[int]) -> None:
-        """Write ``llm``'s state after a long ``prompt`` (once per distinct prompt)."""
+        """Write ``llm``'s state after a long ``prompt`` (once per distinct prompt).
+
+        A folder that cannot be written (read-only, full) costs the speed-up, not the
+        answer: the error is logged once and the call goes on.
+        """
+        try:
+            self._save(llm, prompt)
+        except OSError as exc:
+            if not self.stats["write_errors"]:
+                log.warning("prompt cache %s not written (%s); prompts are evaluated as "
+                            "usual", self.folder, exc)
+            self.stats["write_errors"] += 1
+
+    def _save(self, llm: Any, prompt: list[int]) -> None:
         if len(prompt) < self.min_tokens or llm.n_tokens < len(prompt):
             return
         held = np.asarray(llm.input_ids[: llm.n_tokens], dtype=np.int32)
