@@ -44,6 +44,11 @@ def best_so_far_matrix(records: list[dict[str, Any]], task: str, budget: int) ->
     return np.array(rows)
 
 
+# ablations dashed, so that a line identical to LAPT's (as with a model that keeps the
+# full space) still shows both
+_LINESTYLE = {"lapt-noadapt": "--", "lapt-notransfer": ":"}
+
+
 def plot_best_so_far(proto: Protocol, records: list[dict[str, Any]], task: str,
                      budget: int, path: Path) -> Path:
     """Mean (line) and spread (±1 std, band) over seeds, one line per method."""
@@ -57,7 +62,7 @@ def plot_best_so_far(proto: Protocol, records: list[dict[str, Any]], task: str,
         if len(m) == 0:
             continue
         mean, std = m.mean(axis=0), m.std(axis=0)
-        ax.plot(x, mean, label=f"{method} ({len(m)} seeds)")
+        ax.plot(x, mean, ls=_LINESTYLE.get(method, "-"), label=f"{method} ({len(m)} seeds)")
         ax.fill_between(x, mean - std, mean + std, alpha=0.15)
         lows.append(mean[min(len(mean) - 1, max(1, budget // 10))])
     best = float(bench.test(task).max())
