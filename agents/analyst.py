@@ -1,41 +1,79 @@
-"""The Analyst: learns design principles from the source task's best architectures."""
+"""The Analyst: learns design principles (and a first subspace) from the source task's best."""
 
 from __future__ import annotations
 
 from autogen_core import MessageContext, message_handler
 
-from lapt.spaces import SearchSpace, get_space
+from lapt.spaces import SearchSpace, Subspace, get_space, validate_subspace
 from lapt.tools.encode import encode_architectures
 
 from ._llm_agent import LLMAgent, ask
-from .messages import AnalyzeRequest, PrincipleAnswer, Principles
-from .prompts import analyst_prompt, principles_from
+from .messages import Analysis, AnalystAnswer, AnalyzeRequest, PrincipleAnswer, Principles
+from .prompts import analyst_prompt, exchange, principles_from
+from .providers import AnswerSize, ChatModel
 from .schemas import analyst_schema
 
 
 class Analyst(LLMAgent):
-    """Algorithm 1, line 2: P = Analyst(A), a three-step chain of thought.
+    """Algorithm 1, line 2: P = Analyst(A), a chain of thought that ends, as in the paper's
+    prompt, with the available operators of each layer (at most ``max_ops`` each).
 
-    When the model gives no usable answer within its repair budget, the principle set
-    is empty (or the last schema-valid answer with unknown names removed), its
-    ``origin`` says so, and the session goes on: the Translator then keeps the full space.
+    Principles naming unknown operators or layers, and a per-layer list that breaks the
+    cap or the space, go back to the model for repair. When no answer is usable within
+    the repair budget, the principle set is empty (or the last schema-valid answer with
+    unknown names removed), its ``origin`` says so, and the session goes on: the
+    Translator then keeps the full space.
     """
 
+    def __init__(self, description: str, llm: ChatModel, max_repairs: int, *,
+                 size: AnswerSize = AnswerSize(), max_ops: int | None = None,
+                 max_sources: int | None = None) -> None:
+        super().__init__(description, llm, max_repairs)
+        self.size, self.max_ops, self.max_sources = size, max_ops, max_sources
+
     @message_handler
-    async def on_analyze(self, message: AnalyzeRequest, ctx: MessageContext) -> Principles:
+    async def on_analyze(self, message: AnalyzeRequest, ctx: MessageContext) -> Analysis:
         space = get_space(message.space)
         archs = [space.decode(a) for a in message.archive]
-        schema = analyst_schema(space.name)
-        prompt = analyst_prompt(message, space, encode_architectures(space, archs), schema)
-        answer = await ask(self.llm, "analyst", prompt, schema, self.max_repairs,
-                           check=lambda a: check_principles(a.principles, space))
+        schema = analyst_schema(space.name, self.size, self.max_ops, self.max_sources)
+        prompt = analyst_prompt(message, space, encode_architectures(space, archs), schema,
+                                self.max_ops, self.max_sources)
+
+        def check(a: AnalystAnswer) -> str | None:
+            problems = [p for p in (check_principles(a.principles, space),
+                                    self._subspace(a, space)[1]) if p]
+            return "\n".join(problems) or None
+
+        answer = await ask(self.llm, "analyst", prompt, schema, self.max_repairs, check=check)
+        most = self.size.principles
         if answer.value is not None:
-            return principles_from(answer.value, origin="analyst")
+            sub, _ = self._subspace(answer.value, space)
+            return Analysis(principles=principles_from(answer.value, "analyst", most=most),
+                            subspace=sub, exchange=exchange(prompt, answer.calls[-1].raw))
         if answer.last is not None:
             cleaned = answer.last.model_copy(
                 update={"principles": clean_principles(answer.last.principles, space)})
-            return principles_from(cleaned, origin=f"analyst:cleaned ({answer.problems})")
-        return Principles(principles=(), origin=f"analyst:failed ({answer.problems})")
+            sub, why = self._subspace(answer.last, space)
+            return Analysis(
+                principles=principles_from(cleaned, f"analyst:cleaned ({answer.problems})",
+                                           most=most),
+                subspace=sub, subspace_problems=why or "",
+                exchange=exchange(prompt, answer.calls[-1].raw))
+        return Analysis(principles=Principles(principles=(),
+                                              origin=f"analyst:failed ({answer.problems})"),
+                        subspace_problems=answer.problems)
+
+    def _subspace(self, answer: AnalystAnswer, space: SearchSpace
+                  ) -> tuple[Subspace | None, str | None]:
+        """The proposed per-layer operators as a valid subspace, or the problems."""
+        if not answer.layers:
+            return None, None
+        report = validate_subspace(space, {"layers": [layer.model_dump()
+                                                      for layer in answer.layers]},
+                                   max_ops=self.max_ops, max_sources=self.max_sources)
+        if not report.valid:
+            return None, "layers: " + report.message()
+        return report.subspace, None
 
 
 def check_principles(principles: list[PrincipleAnswer], space: SearchSpace) -> str | None:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from lapt.spaces import get_space, space_names
 
-from .providers import LlamaCppConfig, ProviderConfig, parse_provider_config
+from .providers import AnswerSize, LlamaCppConfig, ProviderConfig, parse_provider_config
 
 AGENTS = ("analyst", "translator", "adapter")
 
@@ -48,6 +48,12 @@ class SearchConfig(_Strict):
     method: Literal["rea", "random", "local"] = "rea"
     budget: int = Field(30, gt=0, description="unique evaluations per target task, all iterations")
     iterations: int = Field(3, gt=0, description="G: Translator -> search -> Adapter rounds")
+    initial: int | None = Field(None, gt=0, description=(
+        "evaluations before the first adaptation (the paper: population + 5 steps on NB201, "
+        "+ 10 on Trans101); None = an equal share of the budget"))
+    adapt_every: int | None = Field(None, gt=0, description=(
+        "evaluations between two adaptations (the paper: 5 on NB201, 10 on Trans101); "
+        "None = an equal share of the budget"))
     population: int = Field(5, gt=0)
     tournament: int = Field(2, gt=0)
     mutations: int = Field(1, gt=0, description="layers changed per mutation")
@@ -64,21 +70,57 @@ class SearchConfig(_Strict):
         if self.budget < self.iterations:
             raise ValueError(f"budget ({self.budget}) must give each of the {self.iterations} "
                              "iterations at least one evaluation")
+        if self.generations is None:
+            need = sum(self.blocks()[:-1]) + 1
+            if need > self.budget:
+                raise ValueError(
+                    f"budget ({self.budget}) is spent before the last of the {self.iterations} "
+                    f"iterations: initial ({self.initial}) + {self.iterations - 2} x adapt_every "
+                    f"({self.adapt_every}) needs a budget of at least {need}")
         return self
 
+    def blocks(self) -> list[int]:
+        """Evaluations per iteration of one continuing search: the initial block, one block
+        per adaptation interval, and the rest of the budget in the last iteration."""
+        G, B = self.iterations, self.budget
+        equal = [B // G + (g < B % G) for g in range(G)]
+        if G == 1:
+            return [B]
+        first = self.initial if self.initial is not None else equal[0]
+        every = self.adapt_every if self.adapt_every is not None else equal[1]
+        head = [first] + [every] * (G - 2)
+        return head + [B - sum(head)]
 
-class AnalystConfig(_Strict):
+
+class _AgentConfig(_Strict):
+    answer_size: AnswerSize | None = Field(None, description=(
+        "bounds of this agent's answers; None = its provider's (tight for llama_cpp)"))
+
+
+class AnalystConfig(_AgentConfig):
     evidence: bool = Field(True, description="show principle_stats numbers in the prompt")
     max_repairs: int = Field(2, ge=0)
+    first_subspace: bool = Field(True, description=(
+        "the Analyst's own per-layer operators are the first subspace, as in the paper; "
+        "false: the Translator makes it from the principles, with that list as a hint"))
 
 
-class TranslatorConfig(_Strict):
+class TranslatorConfig(_AgentConfig):
     max_repairs: int = Field(2, ge=0, description="repair rounds before keeping the fallback")
+    max_ops_per_layer: int | None = Field(None, gt=0, description=(
+        "at most this many operators per layer in a subspace (the paper: 2 on NB201, 3 on "
+        "Trans101); None = no cap"))
+    max_sources_per_layer: int | None = Field(None, gt=0, description=(
+        "at most this many sources per layer (DARTS); None = no cap"))
+    memory: bool = Field(True, description=(
+        "the Translator reads the task's conversation so far (the analysis, earlier rounds)"))
 
 
-class AdapterConfig(_Strict):
+class AdapterConfig(_AgentConfig):
     enabled: bool = Field(True, description="False: principles are never updated (ablation)")
     max_repairs: int = Field(2, ge=0)
+    memory: bool = Field(True, description=(
+        "the Adapter continues the task's conversation that holds the original analysis"))
 
 
 class SupernetSettings(_Strict):
@@ -159,9 +201,17 @@ class SessionConfig(_Strict):
         """The provider config of ``agent`` (its override, else the default)."""
         return self.providers.get(agent) or self.providers["default"]
 
+    def answer_size(self, agent: str) -> AnswerSize:
+        """The answer bounds of ``agent``: its own setting, else its provider's."""
+        own: AnswerSize | None = getattr(self, agent).answer_size
+        return own or self.provider(agent).answer_limits()
+
     def to_yaml(self) -> str:
-        """The resolved config as YAML (provider configs hold env-var names, never keys)."""
+        """The resolved config as YAML (provider configs hold env-var names, never keys;
+        each agent's answer bounds as they were in force)."""
         data = self.model_dump(mode="json", exclude={"providers"})
+        for agent in AGENTS:
+            data[agent]["answer_size"] = self.answer_size(agent).model_dump()
         data["providers"] = {
             k: {"provider": "function", "model": c.model} if c.provider == "function"
             else c.model_dump(mode="json") for k, c in self.providers.items()}

@@ -2,8 +2,9 @@
 
 Messages are frozen pydantic models with a ``type`` discriminator, so a transcript can
 be read back into the same objects and a replay is exact. The ``*Answer`` models are
-what an LLM must produce; they are kept small so that even a tiny local model, whose
-output is constrained by their JSON schema, can fill them.
+what an LLM must produce. Parsing bounds them loosely; the schema a model is shown (and,
+with constrained decoding, held to) bounds them by the provider's ``answer_size``, so a
+capable model has room to say what it saw and a tiny local model cannot ramble.
 """
 
 from __future__ import annotations
@@ -12,19 +13,25 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lapt.spaces import Subspace, SubspaceProposal
+from lapt.spaces import LayerProposal, Subspace, SubspaceProposal
 
 
 class _Msg(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class Turn(_Msg):
+    """One turn of a task's recorded conversation with the models (its memory)."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
 # ----------------------------------------------------------------- LLM answers
 class PrincipleAnswer(BaseModel):
     """One design principle as an LLM writes it."""
 
-    statement: str = Field(max_length=1000, description="the principle in one sentence",
-                           json_schema_extra={"maxLength": 120})
+    statement: str = Field(max_length=2000, description="the principle, with its reason")
     layers: list[int] = Field(default_factory=list, max_length=32,
                               description="layer indices it concerns (empty = all)")
     operators: list[str] = Field(default_factory=list, max_length=8,
@@ -34,28 +41,30 @@ class PrincipleAnswer(BaseModel):
 
 
 class AnalystAnswer(BaseModel):
-    """The Analyst's three steps: information flow, common patterns, principles."""
+    """The Analyst's three steps (information flow, common patterns, principles) and, as in
+    the paper's prompt, the available operators of each layer."""
 
-    information_flow: str = Field(max_length=2000, json_schema_extra={"maxLength": 200},
+    information_flow: str = Field(max_length=4000,
                                   description="step 1: how information flows in the top cells")
-    common_patterns: str = Field(max_length=2000, json_schema_extra={"maxLength": 200},
+    common_patterns: str = Field(max_length=4000,
                                  description="step 2: operators and connections they share")
-    principles: list[PrincipleAnswer] = Field(min_length=1, max_length=8,
+    principles: list[PrincipleAnswer] = Field(min_length=1, max_length=16,
                                               description="step 3: the design principles")
+    layers: list[LayerProposal] = Field(default_factory=list, max_length=64, description=(
+        "step 4: per layer, the available operators (a refined search space)"))
 
 
 class AdapterAnswer(BaseModel):
     """The Adapter's answer: an updated principle set (or principles on left-out regions)."""
 
-    observations: str = Field(max_length=2000, json_schema_extra={"maxLength": 200},
-                              description="what the found architectures show")
-    principles: list[PrincipleAnswer] = Field(min_length=1, max_length=8)
+    observations: str = Field(max_length=4000, description="what the found architectures show")
+    principles: list[PrincipleAnswer] = Field(min_length=1, max_length=16)
 
 
 class TranslatorAnswer(SubspaceProposal):
     """Per layer, the operators (by name or id) the principles allow; sources optional."""
 
-    rationale: str = Field(default="", max_length=2000, json_schema_extra={"maxLength": 160})
+    rationale: str = Field(default="", max_length=4000)
 
 
 # ------------------------------------------------------------ agent messages
@@ -81,6 +90,19 @@ class Principles(_Msg):
         return "\n".join(rows)
 
 
+class Analysis(_Msg):
+    """Analyst -> Session: the principles, the Analyst's own per-layer subspace, and the
+    exchange (prompt and answer) that later agents continue on each task."""
+
+    type: Literal["analysis"] = "analysis"
+    principles: Principles
+    subspace: Subspace | None = Field(
+        default=None, description="the per-layer operators it proposed, validated; None if "
+                                  "it proposed none or none valid")
+    subspace_problems: str = Field(default="", description="why the proposal was not usable")
+    exchange: tuple[Turn, ...] = ()
+
+
 class AnalyzeRequest(_Msg):
     """Session -> Analyst: learn principles from the source task's top-k architectures."""
 
@@ -100,6 +122,9 @@ class TranslateRequest(_Msg):
     task: str
     principles: Principles
     fallback: Subspace = Field(description="the last valid subspace (the full space at first)")
+    hint: Subspace | None = Field(default=None, description=(
+        "the Analyst's per-layer operators, shown as a starting point"))
+    memory: tuple[Turn, ...] = Field(default=(), description="the task's conversation so far")
 
 
 class Translation(_Msg):
@@ -112,6 +137,7 @@ class Translation(_Msg):
     violations: tuple[str, ...] = Field(default=(), description="last violations, if any")
     fallback_reason: str | None = None
     rationale: str = ""
+    exchange: tuple[Turn, ...] = Field(default=(), description="prompt and accepted answer")
 
 
 class SearchRequest(_Msg):
@@ -121,7 +147,8 @@ class SearchRequest(_Msg):
     task: str
     subspace: Subspace
     budget: int = Field(gt=0, description="new unique evaluations allowed")
-    seed: int
+    seed: int = Field(description="seeds the task's search when it starts; a search that "
+                                  "goes on keeps its own generator")
     initial: tuple[str, ...] = Field(default=(), description="cells to seed the population")
 
 
@@ -152,11 +179,13 @@ class AdaptRequest(_Msg):
     space: str
     task: str
     principles: Principles
-    found: tuple[EvaluatedArch, ...] = Field(description="B_n, best first")
+    found: tuple[EvaluatedArch, ...] = Field(
+        description="every cell evaluated on the task so far, best first")
     subspace: Subspace = Field(description="the subspace the search ran in")
     base: float | None = Field(description="Base (None before the first iteration)")
-    best: float
+    best: float = Field(description="Best: the best of this iteration's evaluations")
     top_r: int
+    memory: tuple[Turn, ...] = Field(default=(), description="the task's conversation so far")
 
 
 class Adaptation(_Msg):
@@ -167,10 +196,11 @@ class Adaptation(_Msg):
     principles: Principles
     base: float | None
     note: str = Field(default="", description="why the principles were kept, if they were")
+    exchange: tuple[Turn, ...] = Field(default=(), description="prompt and accepted answer")
 
 
 AgentMessage = Annotated[
-    Principles | AnalyzeRequest | TranslateRequest | Translation | SearchRequest
+    Principles | Analysis | AnalyzeRequest | TranslateRequest | Translation | SearchRequest
     | SearchResult | AdaptRequest | Adaptation,
     Field(discriminator="type"),
 ]

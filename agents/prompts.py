@@ -2,18 +2,21 @@
 
 The Analyst's prompt follows the paper: the task, the space as a Python class, the top-k
 architectures as layer lists, the three steps (information flow, common patterns,
-principles), the expected output and notes.
+principles), the available operators of each layer (capped), the expected output and
+notes. The Translator and the Adapter continue each task's conversation: their prompts
+follow the recorded turns (the analysis, then the earlier rounds on that task).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from pydantic import BaseModel
 
 from lapt.spaces import SearchSpace, Subspace
 
-from .messages import AdaptRequest, AnalyzeRequest, Principles, TranslateRequest
+from .messages import AdaptRequest, AnalyzeRequest, Principles, TranslateRequest, Turn
 
 SYSTEM = ("You are an expert in neural architecture design. You read architectures, reason "
           "about why they perform well, and answer with JSON only.")
@@ -29,9 +32,30 @@ def _notes(space: SearchSpace) -> str:
             "Answer with one JSON object and nothing else.")
 
 
+def _cap(space: SearchSpace, max_ops: int | None, max_sources: int | None) -> str:
+    ops = f"no more than {max_ops} operators per layer" if max_ops else "operators per layer"
+    if space.fixed_sources:
+        return ops
+    return ops + (f" and no more than {max_sources} sources" if max_sources else " and sources")
+
+
+def chat(memory: Sequence[Turn], user: str) -> list[dict[str, str]]:
+    """The system prompt, the task's conversation so far, and the new user turn."""
+    return ([{"role": "system", "content": SYSTEM}]
+            + [{"role": t.role, "content": t.content} for t in memory]
+            + [{"role": "user", "content": user}])
+
+
+def exchange(messages: list[dict[str, str]], raw: str | None) -> tuple[Turn, ...]:
+    """The last user turn of ``messages`` and the accepted answer, for the task's memory."""
+    return (Turn(role="user", content=messages[-1]["content"]),
+            Turn(role="assistant", content=raw or ""))
+
+
 def analyst_prompt(req: AnalyzeRequest, space: SearchSpace, class_prompt: str,
-                   schema: type[BaseModel]) -> list[dict[str, str]]:
-    """Algorithm 1, line 2: learn design principles from the source archive."""
+                   schema: type[BaseModel], max_ops: int | None = None,
+                   max_sources: int | None = None) -> list[dict[str, str]]:
+    """Algorithm 1, line 2: learn design principles (and a first subspace) from the archive."""
     evidence = (f"\nStatistics of these architectures against the whole space "
                 f"(enrichment > 1: more frequent among the best):\n{req.evidence}\n"
                 if req.evidence else "")
@@ -41,34 +65,52 @@ def analyst_prompt(req: AnalyzeRequest, space: SearchSpace, class_prompt: str,
         f"(operator, input node) pairs. The {len(req.archive)} architectures listed after it "
         f"are the best on this task, best first.\n\n```python\n{class_prompt}\n```\n"
         f"{evidence}\n"
-        "Analyse them in three steps:\n"
+        "Analyse them in steps:\n"
         "1. information_flow: how information flows from the input to the output.\n"
-        "2. common_patterns: which operators and connections the best architectures share.\n"
+        "2. common_patterns: which operators and connections the best architectures share, "
+        "layer by layer, and which they avoid.\n"
         "3. principles: general design principles, each naming the operators and layers it "
-        "concerns and whether its effect on performance is positive or negative.\n\n"
+        "concerns and whether its effect on performance is positive or negative.\n"
+        "4. layers: based on these principles, the available operators for each layer "
+        f"(one entry per layer, {_cap(space, max_ops, max_sources)}): a refined search space "
+        "in which a search on a related task will find top architectures quickly.\n\n"
         f"Expected output: JSON matching this schema: {_json_form(schema)}\n{_notes(space)}"
     )
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+    return chat((), user)
 
 
-def translator_prompt(req: TranslateRequest, space: SearchSpace,
-                      schema: type[BaseModel]) -> list[dict[str, str]]:
-    """Algorithm 1, line 4: principles -> per-layer allowed operators (and sources)."""
-    layers = "\n".join(
+def _layers_text(space: SearchSpace) -> str:
+    return "\n".join(
         f"layer {i} ({l.name}): operators {list(l.ops)}"
         + (f", sources {list(l.sources)}" if len(l.sources) > 1 else "")
         for i, l in enumerate(space.layers))
+
+
+def _subspace_text(subspace: Subspace) -> str:
+    space = subspace.search_space
+    return "\n".join(
+        f"layer {i}: operators {list(c.ops)}"
+        + (f", sources {list(c.sources)}" if not space.fixed_sources else "")
+        for i, c in enumerate(subspace.layers))
+
+
+def translator_prompt(req: TranslateRequest, space: SearchSpace, schema: type[BaseModel],
+                      max_ops: int | None = None,
+                      max_sources: int | None = None) -> list[dict[str, str]]:
+    """Algorithm 1, line 4: principles -> per-layer available operators (and sources)."""
+    hint = (f"\nThe analysis proposed these operators per layer:\n{_subspace_text(req.hint)}\n"
+            if req.hint is not None else "")
     user = (
         f"Design principles for the task {req.task}:\n{req.principles.text()}\n\n"
-        f"The search space has these layers and candidates:\n{layers}\n\n"
-        "Turn the principles into a smaller search space: for every layer (one entry per "
-        "layer, layers 0 to " + str(len(space.layers) - 1) + "), list the "
-        "operators the principles favour (keep an operator when unsure; drop only what the "
-        "principles say hurts)"
-        + (", and the allowed sources" if not space.fixed_sources else "") + ".\n"
+        f"The search space has these layers and candidates:\n{_layers_text(space)}\n{hint}\n"
+        "Turn the principles into a refined search space for this task: for every layer "
+        f"(one entry per layer, layers 0 to {len(space.layers) - 1}), list the available "
+        f"{_cap(space, max_ops, max_sources)}: the choices that the principles and the "
+        "architectures seen so far say perform best. A small space is searched quickly; "
+        "leave out what the evidence does not support.\n"
         f"Expected output: JSON matching this schema: {_json_form(schema)}\n{_notes(space)}"
     )
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+    return chat(req.memory, user)
 
 
 def _found_rows(req: AdaptRequest, space: SearchSpace) -> str:
@@ -81,17 +123,19 @@ def adapter_update_prompt(req: AdaptRequest, space: SearchSpace,
                           schema: type[BaseModel]) -> list[dict[str, str]]:
     """Algorithm 2, Base <= Best: update the principles from the top-r architectures found."""
     user = (
-        f"These design principles guided a search on the task {req.task}:\n"
+        f"These design principles guide the search on the task {req.task}:\n"
         f"{req.principles.text()}\n\n"
-        f"The search improved the best validation score to {req.best:.4g} "
-        f"(before: {'none' if req.base is None else f'{req.base:.4g}'}). "
-        f"The top {min(req.top_r, len(req.found))} architectures it found, as layer lists of "
-        f"(operator, input node), best first:\n{_found_rows(req, space)}\n\n"
-        "Update the principles so that they explain what makes these architectures good "
-        "on this task; keep what still holds, correct what does not.\n"
+        f"The search ran in this subspace:\n{_subspace_text(req.subspace)}\n"
+        f"Its latest evaluations reached a best validation score of {req.best:.4g} "
+        f"(best before: {'none' if req.base is None else f'{req.base:.4g}'}). "
+        f"The top {min(req.top_r, len(req.found))} architectures found so far on {req.task}, "
+        f"as layer lists of (operator, input node), best first:\n{_found_rows(req, space)}\n\n"
+        "Update these design principles so that they explain what makes these architectures "
+        "good on this task: keep what still holds, correct what does not, and say which "
+        "operators each layer should use.\n"
         f"Expected output: JSON matching this schema: {_json_form(schema)}\n{_notes(space)}"
     )
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+    return chat(req.memory, user)
 
 
 def adapter_explore_prompt(req: AdaptRequest, space: SearchSpace, subspace: Subspace,
@@ -105,16 +149,20 @@ def adapter_explore_prompt(req: AdaptRequest, space: SearchSpace, subspace: Subs
             left_out.append(f"layer {i} ({layer.name}): operators {ops}"
                             + (f", sources {srcs}" if srcs else ""))
     user = (
-        f"These design principles guided a search on the task {req.task}:\n"
+        f"These design principles guide the search on the task {req.task}:\n"
         f"{req.principles.text()}\n\n"
-        f"The search did not improve: its best validation score {req.best:.4g} is below the "
-        f"earlier best {req.base:.4g}. The principles left out these choices:\n"
+        f"It is hard to find better architectures: the latest evaluations reached "
+        f"{req.best:.4g}, below the best so far, {req.base:.4g}. The top "
+        f"{min(req.top_r, len(req.found))} architectures found so far, best first:\n"
+        f"{_found_rows(req, space)}\n\n"
+        "The current subspace leaves out these choices:\n"
         + ("\n".join(left_out) or "(nothing: every choice was allowed)") + "\n\n"
-        "Describe the likely effects of the left-out operators and connections as new "
-        "principles, so that the next search explores other regions of the space.\n"
+        "Based on the original design principles, describe the likely effects of other "
+        "available operators and connections for each layer as new principles, so that the "
+        "next search explores other promising regions of the space.\n"
         f"Expected output: JSON matching this schema: {_json_form(schema)}\n{_notes(space)}"
     )
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+    return chat(req.memory, user)
 
 
 def repair_prompt(raw: str | None, problems: str) -> list[dict[str, str]]:
@@ -126,12 +174,14 @@ def repair_prompt(raw: str | None, problems: str) -> list[dict[str, str]]:
     ]
 
 
-def principles_from(answer: BaseModel, origin: str, keep: Principles | None = None) -> Principles:
-    """A :class:`Principles` message from an Analyst or Adapter answer (appended to ``keep``)."""
+def principles_from(answer: BaseModel, origin: str, keep: Principles | None = None,
+                    most: int = 8) -> Principles:
+    """A :class:`Principles` message from an Analyst or Adapter answer (appended to ``keep``,
+    at most ``most`` principles, the newest kept)."""
     data = answer.model_dump()
     new = tuple(answer.principles)  # type: ignore[attr-defined]
     return Principles(
-        principles=(tuple(keep.principles) + new)[-8:] if keep is not None else new,
+        principles=(tuple(keep.principles) + new)[-most:] if keep is not None else new[:most],
         information_flow=data.get("information_flow", keep.information_flow if keep else ""),
         common_patterns=data.get("common_patterns", data.get("observations", "")),
         origin=origin,

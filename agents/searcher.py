@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from autogen_core import MessageContext, RoutedAgent, message_handler
 
-from lapt.spaces import Subspace, get_space
-from lapt.tools.evaluate import Evaluator
-from lapt.tools.search import search
+from lapt.spaces import Arch, Subspace, get_space
+from lapt.tools.evaluate import Evaluation, Evaluator
+from lapt.tools.search import STRATEGIES, Strategy, Trial, run_search
 
 from .config import SearchConfig
 from .messages import EvaluatedArch, SearchRequest, SearchResult
@@ -18,7 +19,14 @@ EvaluatorFactory = Callable[[str, Subspace], Evaluator]
 
 
 class Searcher(RoutedAgent):
-    """Algorithm 1, line 5: B_n = search(Ω_r) with REA (or random / local search)."""
+    """Algorithm 1, line 5: B_n = search(Ω_r) with REA (or random / local search).
+
+    One search per task for the whole session, as in the paper's code: the first request
+    starts it (seeded), each later one moves it to the new subspace
+    (:meth:`~lapt.tools.search.Strategy.restrict`) and runs its next block of
+    evaluations. REA's population and every evaluation carry over; nothing is evaluated
+    twice.
+    """
 
     def __init__(self, space: str, settings: SearchConfig, evaluator_for: EvaluatorFactory,
                  on_trial: Callable[[str, int], None] | None = None) -> None:
@@ -27,46 +35,60 @@ class Searcher(RoutedAgent):
         self.settings = settings
         self.evaluator_for = evaluator_for
         self.on_trial = on_trial
+        self.strategies: dict[str, Strategy] = {}
 
-    def _initial(self, message: SearchRequest) -> list:
+    def _initial(self, message: SearchRequest) -> list[Arch]:
         """Seed cells that lie in the subspace, at most a population of them."""
         cells = [self.space.decode(a) for a in message.initial]
         inside = [a for a in cells if self.space.contains(a, message.subspace)]
         return inside[: min(self.settings.population, message.budget)]
 
-    @message_handler
-    async def on_search(self, message: SearchRequest, ctx: MessageContext) -> SearchResult:
+    def _strategy(self, message: SearchRequest) -> Strategy:
+        """The task's search: started by its first request, restricted by later ones."""
         s = self.settings
-        evaluator = self.evaluator_for(message.task, message.subspace)
-        knobs: dict = {}
+        strategy = self.strategies.get(message.task)
+        if strategy is not None:
+            strategy.restrict(message.subspace)
+            return strategy
+        knobs: dict[str, Any] = {}
         if s.method == "rea":
             knobs = dict(population=min(s.population, message.budget),
                          tournament=min(s.tournament, s.population, message.budget),
                          mutation_layers=s.mutations, crossover=s.crossover,
                          mutation=s.mutation_prob, generations=s.generations,
                          initial=self._initial(message))
+        strategy = STRATEGIES[s.method](self.space, message.subspace, message.seed, **knobs)
+        self.strategies[message.task] = strategy
+        return strategy
+
+    @message_handler
+    async def on_search(self, message: SearchRequest, ctx: MessageContext) -> SearchResult:
+        s = self.settings
+        evaluator = self.evaluator_for(message.task, message.subspace)
+        strategy = self._strategy(message)
         hook = evaluator.on_evaluation
         if self.on_trial is not None:
-            def counted(ev):  # type: ignore[no-untyped-def]
+            def counted(ev: Evaluation) -> None:
                 if hook is not None:
                     hook(ev)
                 self.on_trial(message.task, evaluator.n_evals)  # type: ignore[misc]
             evaluator.on_evaluation = counted
         try:
             budget = None if (s.method == "rea" and s.generations) else message.budget
-            result = search(s.method, evaluator, budget, message.subspace, message.seed, **knobs)
+            result = run_search(strategy, evaluator, budget)
         finally:
             evaluator.on_evaluation = hook
-        seen: dict = {}
-        for t in result.trials:
+        seen: dict[Arch, Trial] = {}
+        # B_n: this block's new evaluations (its cache hits only when it found nothing new)
+        for t in [t for t in result.trials if t.new] or result.trials:
             seen.setdefault(t.arch, t)
         found = sorted(seen.values(), key=lambda t: -t.val)
         enc = self.space.encode
 
-        def msg(t):  # type: ignore[no-untyped-def]
+        def msg(t: Trial) -> EvaluatedArch:
             n = evaluator.evaluate(t.arch).n  # a cache hit: the global evaluation number
             return EvaluatedArch(arch=enc(t.arch), val=t.val, test=t.test, n=n)
 
         return SearchResult(task=message.task, evaluated=tuple(msg(t) for t in found),
-                            best=msg(result.best), n_evals_total=evaluator.n_evals,
+                            best=msg(found[0]), n_evals_total=evaluator.n_evals,
                             stop_reason=result.stop_reason)

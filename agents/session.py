@@ -27,6 +27,7 @@ from .analyst import Analyst
 from .config import AGENTS, SessionConfig
 from .messages import (
     AdaptRequest,
+    Analysis,
     AnalyzeRequest,
     EvaluatedArch,
     Principles,
@@ -35,7 +36,8 @@ from .messages import (
     TranslateRequest,
     Translation,
 )
-from .providers import LLM, ChatModel, ReplayConfig, build_llm
+from .providers import LLM, AnswerSize, ChatModel, ManualConfig, ReplayConfig, build_llm
+from .providers import LocalClient
 from .rundir import RunDir
 from .searcher import Searcher
 from .translator import Translator
@@ -121,10 +123,32 @@ class Session:
             elif self._replay_from is not None:
                 llm = build_llm(ReplayConfig(transcript=self._replay_from.path), sink=sink)
             else:
-                llm = build_llm(self.cfg.provider(agent), sink=sink)
+                provider = self.cfg.provider(agent)
+                if isinstance(provider, ManualConfig) and provider.answers_dir is not None:
+                    # one folder per run, so that many runs can wait for answers at once
+                    provider = provider.model_copy(
+                        update={"answers_dir": provider.answers_dir / self.run.id})
+                llm = build_llm(provider, sink=sink)
             recorded = [r for r in self._recorded if r.get("agent") == agent]
+            if recorded and isinstance(llm.client, LocalClient):
+                llm.client.skip(agent, len(recorded))  # number the next call as the run did
             out[agent] = ResumingLLM(llm, recorded, self.usage) if recorded else llm
         return out
+
+    def _answer_sizes(self) -> dict[str, AnswerSize]:
+        """Each agent's answer bounds; a replay takes those the recorded run used (they
+        are part of its prompts), as its config.yaml records them."""
+        sizes = {a: self.cfg.answer_size(a) for a in AGENTS}
+        if self._replay_from is not None:
+            import yaml
+
+            path = self._replay_from.path / "config.yaml"
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+            for a in AGENTS:
+                recorded = ((data or {}).get(a) or {}).get("answer_size")
+                if recorded:
+                    sizes[a] = AnswerSize.model_validate(recorded)
+        return sizes
 
     # ------------------------------------------------------------- evaluators
     def _evaluator(self, task: str, subspace: Subspace, key: str | None = None) -> Evaluator:
@@ -176,53 +200,63 @@ class Session:
             evidence = principle_stats(space, [space.decode(a) for a in archive]).to_text()
         self.reporter.status(f"analyst: learning principles from {len(archive)} "
                              f"{cfg.source.task} architectures")
-        P: Principles = await send(AnalyzeRequest(                                  # line 2
+        analysis: Analysis = await send(AnalyzeRequest(                             # line 2
             space=cfg.space, task=cfg.source.task, archive=tuple(archive), evidence=evidence,
             task_description=task_tools.task_description(cfg.space, cfg.source.task)),
             "analyst")
+        P = analysis.principles
         results: dict[str, TaskResult] = {}
-        G = cfg.search.iterations
+        G, blocks = cfg.search.iterations, cfg.search.blocks()
         for t, task in enumerate(cfg.targets):                                     # each task n
             P_n, base, omega = P, None, space.full_subspace()
+            memory = analysis.exchange  # the task's conversation, continued by every round
             self.reporter.task_started(task, cfg.search.budget)
             iterations: list[dict[str, Any]] = []
-            found: list[EvaluatedArch] = []
+            found: dict[str, EvaluatedArch] = {}
             tr: Translation | None = None
             tr_of: Principles | None = None  # the principles tr translated
             for g in range(G):                                                      # line 3
                 self.transcript.event("iteration", task=task, iteration=g + 1)
-                if tr is None or tr_of != P_n:  # the same principles keep the same Ω
+                origin = "translator"
+                if g == 0 and cfg.analyst.first_subspace and analysis.subspace is not None:
+                    tr = Translation(subspace=analysis.subspace, valid=True, repairs=0)
+                    tr_of, origin = P_n, "analyst"  # the paper: the Analyst's per-layer list
+                elif tr is None or tr_of != P_n:  # the same principles keep the same Ω
                     self.reporter.status(f"{task}: iteration {g + 1}/{G}: translator")
-                    tr = await send(TranslateRequest(space=cfg.space, task=task,    # line 4
-                                                     principles=P_n, fallback=omega),
-                                    "translator")
+                    tr = await send(TranslateRequest(                               # line 4
+                        space=cfg.space, task=task, principles=P_n, fallback=omega,
+                        hint=analysis.subspace if g == 0 else None,
+                        memory=memory if cfg.translator.memory else ()), "translator")
                     tr_of = P_n
+                    memory += tr.exchange
                 else:
+                    origin = "kept"
                     self.transcript.event("subspace_kept", task=task, iteration=g + 1,
                                           reason="the principles did not change")
                 omega = tr.subspace
-                budget = cfg.search.budget // G + (g < cfg.search.budget % G)
                 self.reporter.status(f"{task}: iteration {g + 1}/{G}: searching "
                                      f"{omega.cardinality():,} cells")
                 B: SearchResult = await send(SearchRequest(                        # line 5
-                    task=task, subspace=omega, budget=budget, seed=_seed(cfg.seed, t, g)),
+                    task=task, subspace=omega, budget=blocks[g], seed=_seed(cfg.seed, t)),
                     "searcher")
-                found.extend(B.evaluated)
+                found.update((e.arch, e) for e in B.evaluated)
                 best = B.best.val                                                   # line 6
                 branch = None
                 if cfg.adapter.enabled and g < G - 1:  # (the last P_n would go unused) line 7
                     self.reporter.status(f"{task}: iteration {g + 1}/{G}: adapter")
+                    so_far = sorted(found.values(), key=lambda e: (-e.val, e.n))
                     ad = await send(AdaptRequest(
-                        space=cfg.space, task=task, principles=P_n, found=B.evaluated,
-                        subspace=omega, base=base, best=best, top_r=cfg.search.top_r),
-                        "adapter")
+                        space=cfg.space, task=task, principles=P_n, found=tuple(so_far),
+                        subspace=omega, base=base, best=best, top_r=cfg.search.top_r,
+                        memory=memory if cfg.adapter.memory else ()), "adapter")
                     P_n, base, branch = ad.principles, ad.base, ad.branch
+                    memory += ad.exchange
                 iterations.append({"iteration": g + 1, "subspace_size": omega.cardinality(),
-                                   "subspace_valid": tr.valid, "repairs": tr.repairs,
-                                   "fallback_reason": tr.fallback_reason, "best_val": best,
-                                   "n_evals": B.n_evals_total, "branch": branch,
-                                   "subspace": omega.model_dump(mode="json")})
-            results[task] = self._task_result(task, found, iterations)             # line 9
+                                   "subspace_from": origin, "subspace_valid": tr.valid,
+                                   "repairs": tr.repairs, "fallback_reason": tr.fallback_reason,
+                                   "best_val": best, "n_evals": B.n_evals_total,
+                                   "branch": branch, "subspace": omega.model_dump(mode="json")})
+            results[task] = self._task_result(task, list(found.values()), iterations)  # line 9
         return P, results
 
     def _task_result(self, task: str, found: list, iterations: list) -> TaskResult:
@@ -247,12 +281,23 @@ class Session:
         recorder = MessageRecorder(self.transcript)
         runtime = SingleThreadedAgentRuntime(intervention_handlers=[recorder])
         cfg = self.cfg
+        caps = {"max_ops": cfg.translator.max_ops_per_layer,
+                "max_sources": cfg.translator.max_sources_per_layer}
+
+        sizes = self._answer_sizes()
+
+        def size(agent: str) -> AnswerSize:
+            return sizes[agent]
+
         await Analyst.register(runtime, "analyst", lambda: Analyst(
-            "learns design principles", llms["analyst"], cfg.analyst.max_repairs))
+            "learns design principles", llms["analyst"], cfg.analyst.max_repairs,
+            size=size("analyst"), **caps))
         await Translator.register(runtime, "translator", lambda: Translator(
-            "turns principles into subspaces", llms["translator"], cfg.translator.max_repairs))
+            "turns principles into subspaces", llms["translator"], cfg.translator.max_repairs,
+            size=size("translator"), **caps))
         await Adapter.register(runtime, "adapter", lambda: Adapter(
-            "adapts principles to the target", llms["adapter"], cfg.adapter.max_repairs))
+            "adapts principles to the target", llms["adapter"], cfg.adapter.max_repairs,
+            size=size("adapter")))
         await Searcher.register(runtime, "searcher", lambda: Searcher(
             cfg.space, cfg.search, self._evaluator, on_trial=self.reporter.evaluated))
         runtime.start()

@@ -54,6 +54,11 @@ def summarize(type_: str, p: dict[str, Any]) -> str:
     if type_ == "principles":
         return (f"information flow: {p.get('information_flow')}\n"
                 f"common patterns: {p.get('common_patterns')}\n" + _principles(p))
+    if type_ == "analysis":
+        sub = p.get("subspace")
+        return (summarize("principles", p["principles"]) + "\n"
+                + (f"per-layer operators:\n{_subspace(sub)}" if sub else
+                   f"no per-layer operators{': ' + p['subspace_problems'] if p.get('subspace_problems') else ''}"))
     if type_ == "translate_request":
         return _principles(p["principles"])
     if type_ == "translation":

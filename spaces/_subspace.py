@@ -79,6 +79,25 @@ class SubspaceProposal(BaseModel):
     layers: list[LayerProposal]
 
 
+def _cap_violations(space: SearchSpace, chosen: dict[int, LayerChoice], max_ops: int | None,
+                    max_sources: int | None) -> list[str]:
+    """The layers that allow more operators or sources than the per-layer caps."""
+    out = []
+    for what, cap in (("operators", max_ops), ("sources", max_sources)):
+        if cap is None:
+            continue
+        over = []
+        for i, layer in enumerate(space.layers):
+            c = chosen.get(i, LayerChoice(ops=layer.ops, sources=layer.sources))
+            n = len(c.ops if what == "operators" else c.sources)
+            if n > cap:
+                over.append(f"layer {i} ({n}{'' if i in chosen else ', not listed'})")
+        if over:
+            out.append(f"at most {cap} {what} per layer: {', '.join(over)} allow more; list "
+                       f"every layer and keep only the {cap} best {what} of each")
+    return out
+
+
 class ValidationReport(BaseModel):
     """The outcome of :func:`validate_subspace`."""
 
@@ -93,12 +112,15 @@ class ValidationReport(BaseModel):
         return "\n".join(f"- {v}" for v in self.violations) if self.violations else "valid"
 
 
-def validate_subspace(space: SearchSpace, proposal: SubspaceProposal | dict) -> ValidationReport:
+def validate_subspace(space: SearchSpace, proposal: SubspaceProposal | dict, *,
+                      max_ops: int | None = None,
+                      max_sources: int | None = None) -> ValidationReport:
     """Check a proposal against ``space``; report every violation, or the normalised subspace.
 
     Violations: unknown operator (by name or id), layer out of range, duplicated layer,
-    empty operator list, sources not among the layer's candidates, and a subspace whose
-    every cell is degenerate.
+    empty operator list, sources not among the layer's candidates, more than ``max_ops``
+    operators or ``max_sources`` sources on a layer (every layer must then be listed), and
+    a subspace whose every cell is degenerate.
 
     Example:
         >>> from lapt.spaces import get_space
@@ -148,6 +170,7 @@ def validate_subspace(space: SearchSpace, proposal: SubspaceProposal | dict) -> 
     for i, layer in enumerate(space.layers):
         if i not in chosen:
             notes.append(f"layer {i} ({layer.name}) not listed: all operators allowed")
+    violations += _cap_violations(space, chosen, max_ops, max_sources)
     if violations:
         return ValidationReport(valid=False, violations=tuple(violations), notes=tuple(notes))
     sub = Subspace(

@@ -7,7 +7,7 @@ from typing import Any
 
 from lapt.agents.providers import FunctionConfig
 
-NB201_OPS = ["nor_conv_3x3", "nor_conv_1x1", "skip_connect"]
+NB201_OPS = ["nor_conv_3x3", "nor_conv_1x1"]  # within the presets' cap of 2
 
 
 def principle(ops: list[str], effect: str = "positive", layers: list[int] | None = None) -> dict:

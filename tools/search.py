@@ -38,6 +38,9 @@ def run_search(strategy: Strategy, evaluator: Evaluator, budget: int | None = No
         evaluator: the evaluator (its cache and counter may be shared between searches).
         budget: new unique evaluations this search may spend (>= 1); ``None`` only for a
             strategy that ends by itself (REA with ``generations``).
+
+    A strategy that has run before goes on where it stopped (its state kept), so one
+    search can be driven in blocks, with :meth:`Strategy.restrict` between them.
         max_repeats: stop after this many consecutive cache hits.
 
     Returns:
@@ -55,20 +58,21 @@ def run_search(strategy: Strategy, evaluator: Evaluator, budget: int | None = No
     if strategy.space.name != evaluator.space.name:
         raise SearchError(f"the strategy searches {strategy.space.name!r} but the evaluator "
                           f"measures {evaluator.space.name!r}")
-    if strategy._gen is not None:
-        raise SearchError(f"{strategy.name}: this strategy has already been run; make a new one")
+    if strategy.finished:
+        raise SearchError(f"{strategy.name}: this strategy has finished; make a new one")
     if budget is None:
         if not (isinstance(strategy, REA) and strategy.generations is not None):
             raise SearchError(f"{strategy.name}: give a budget (>= 1 evaluations); only REA "
                               "with generations may run without one")
     elif isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
         raise SearchError(f"budget must be an integer >= 1 (unique evaluations), got {budget!r}")
-    elif isinstance(strategy, REA) and strategy.population > budget:
+    elif isinstance(strategy, REA) and not strategy.started and strategy.population > budget:
         raise SearchError(f"rea: population ({strategy.population}) exceeds the budget "
                           f"({budget}); lower the population or raise the budget")
     if max_repeats < 1:
         raise SearchError(f"max_repeats must be >= 1, got {max_repeats}")
 
+    strategy.begin_block()
     cells = strategy.cells
     covered = sum(1 for e in evaluator.history if cells.contains(e.arch))
     start = evaluator.n_evals
@@ -89,7 +93,7 @@ def run_search(strategy: Strategy, evaluator: Evaluator, budget: int | None = No
             break
         arch = strategy.ask()
         if arch is None:
-            reason = "generations"
+            reason = "generations" if not strategy.finished else "exhausted"
             break
         ev = evaluator.evaluate(arch)
         new = evaluator.n_evals - start > spent

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from ._errors import LLMError, is_transient
 from ._llama import embedded_model_path
+from ._local import LocalClient
 from ._manual import answer_file
 from ._parsing import extract_json, parse_answer
 from ._replay import ReplayError
 from .client import LLM, ChatModel, Sink, build_llm, to_llm_messages
 from .config import (
+    SMALL_ANSWERS,
+    AnswerSize,
     AnthropicConfig,
     FunctionConfig,
     LlamaCppConfig,
@@ -31,11 +34,14 @@ from .records import LLMCall, RetryRecord
 
 __all__ = [
     "LLM",
+    "SMALL_ANSWERS",
+    "AnswerSize",
     "ChatModel",
     "AnthropicConfig",
     "FunctionConfig",
     "LLMCall",
     "LLMError",
+    "LocalClient",
     "LlamaCppConfig",
     "ManualConfig",
     "ModelInfoConfig",

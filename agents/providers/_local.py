@@ -66,6 +66,11 @@ class LocalClient(ChatCompletionClient):
         self._usage = RequestUsage(prompt_tokens=0, completion_tokens=0)
         self._counts: dict[str, int] = {}
 
+    def skip(self, agent: str, n: int) -> None:
+        """Count ``n`` calls of ``agent`` as made (a resumed run's recorded calls), so the
+        next one is numbered as in the run that was interrupted."""
+        self._counts[agent] = self._counts.get(agent, 0) + n
+
     def next_index(self, agent: str) -> int:
         """Count this agent's calls; return the 1-based number of this one."""
         self._counts[agent] = self._counts.get(agent, 0) + 1

@@ -16,6 +16,8 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 __all__ = [
+    "SMALL_ANSWERS",
+    "AnswerSize",
     "AnthropicConfig",
     "FunctionConfig",
     "LlamaCppConfig",
@@ -40,6 +42,25 @@ def is_loopback_url(url: str | None) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
+class AnswerSize(BaseModel):
+    """How much an agent's model may write: the bounds of the answer schemas it is shown
+    (and, with constrained decoding, held to). A capable model needs room to say what it
+    saw; a tiny local model needs tight bounds so that it cannot ramble."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    principles: int = Field(default=8, ge=1, le=16)
+    """At most this many principles in an answer."""
+    statement_chars: int = Field(default=600, ge=40, le=2000)
+    """Characters per principle."""
+    text_chars: int = Field(default=1500, ge=80, le=4000)
+    """Characters of each free-text step (information flow, patterns, observations)."""
+
+
+SMALL_ANSWERS = AnswerSize(principles=3, statement_chars=120, text_chars=200)
+"""The bounds for a tiny local model (the embedded Gemma 3 270M)."""
+
+
 class _Base(BaseModel):
     """Fields every provider shares."""
 
@@ -58,6 +79,13 @@ class _Base(BaseModel):
     """First backoff wait; doubles each retry up to ``retry_max_s``."""
     retry_max_s: float = Field(default=30.0, ge=0)
     seed: int | None = None
+    answer_size: AnswerSize | None = None
+    """Bounds of this model's answers; None = roomy (8 principles of 600 characters),
+    or tight for ``llama_cpp`` (3 of 120), whose models are small."""
+
+    def answer_limits(self) -> AnswerSize:
+        """The answer bounds in force for this provider."""
+        return self.answer_size or AnswerSize()
 
 
 class ModelInfoConfig(BaseModel):
@@ -94,6 +122,9 @@ class LlamaCppConfig(_Base):
     """Keep llama.cpp's state after a long prompt (2,048 tokens or more) on disk, in the
     lapt cache's ``prompt-cache/`` (2 GiB at most), so that a prompt seen before (the
     Analyst's source archive, in every session) is not evaluated again."""
+
+    def answer_limits(self) -> AnswerSize:
+        return self.answer_size or SMALL_ANSWERS
 
 
 class OpenAIConfig(_Base):

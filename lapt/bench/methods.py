@@ -88,6 +88,16 @@ def run_baseline(job: Job) -> dict[str, Any]:
     return {"tasks": tasks}
 
 
+def fit_schedule(search: dict[str, Any], budget: int) -> dict[str, Any]:
+    """The preset's search settings with ``budget``; a schedule (initial block, adaptation
+    interval) that the budget cannot hold becomes equal shares of it."""
+    out = {**search, "budget": budget}
+    head = (out.get("initial") or 0) + (out["iterations"] - 2) * (out.get("adapt_every") or 0)
+    if out.get("initial") is not None and head >= budget:
+        out["initial"] = out["adapt_every"] = None
+    return out
+
+
 def session_configs(job: Job) -> list[tuple[str, dict[str, Any]]]:
     """(run id, config dict) of the LAPT sessions one seed of ``job.method`` runs."""
     from lapt.agents import load_config
@@ -97,7 +107,7 @@ def session_configs(job: Job) -> list[tuple[str, dict[str, Any]]]:
     base.update(seed=job.seed, out_dir=str(Path(job.bench_dir) / "runs"),
                 targets=list(proto.targets))
     base["source"] = {"task": proto.source, "top_k": proto.top_k}
-    base["search"] = {**base["search"], "budget": job.budget}
+    base["search"] = fit_schedule(base["search"], job.budget)
     if job.providers:
         base["providers"] = dict(job.providers)
     else:
@@ -113,7 +123,7 @@ def session_configs(job: Job) -> list[tuple[str, dict[str, Any]]]:
         out.append((name, {**base, "name": name, "targets": [task],
                            "source": {"task": task, "top_k": min(proto.top_r, spent),
                                       "search": spent},
-                           "search": {**base["search"], "budget": job.budget - spent}}))
+                           "search": fit_schedule(base["search"], job.budget - spent)}))
     return out
 
 
