@@ -33,10 +33,12 @@ def _notes(space: SearchSpace) -> str:
 
 
 def _cap(space: SearchSpace, max_ops: int | None, max_sources: int | None) -> str:
-    ops = f"no more than {max_ops} operators per layer" if max_ops else "operators per layer"
+    """'operators (no more than 2 per layer)', and the sources where a layer chooses them."""
+    ops = f"operators (no more than {max_ops} per layer)" if max_ops else "operators"
     if space.fixed_sources:
         return ops
-    return ops + (f" and no more than {max_sources} sources" if max_sources else " and sources")
+    return ops + (f" and sources (no more than {max_sources} per layer)" if max_sources
+                  else " and sources")
 
 
 def chat(memory: Sequence[Turn], user: str) -> list[dict[str, str]]:

@@ -36,8 +36,15 @@ from .messages import (
     TranslateRequest,
     Translation,
 )
-from .providers import LLM, AnswerSize, ChatModel, ManualConfig, ReplayConfig, build_llm
-from .providers import LocalClient
+from .providers import (
+    LLM,
+    AnswerSize,
+    ChatModel,
+    LocalClient,
+    ManualConfig,
+    ReplayConfig,
+    build_llm,
+)
 from .rundir import RunDir
 from .searcher import Searcher
 from .translator import Translator

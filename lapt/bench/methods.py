@@ -114,6 +114,8 @@ def session_configs(job: Job) -> list[tuple[str, dict[str, Any]]]:
         base.pop("providers", None)
     if job.method == "lapt-noadapt":
         base["adapter"] = {**base.get("adapter", {}), "enabled": False}
+    if job.method == "lapt-translated":
+        base["analyst"] = {**base.get("analyst", {}), "first_subspace": False}
     if job.method != "lapt-notransfer":
         return [(job.name, {**base, "name": job.name})]
     spent = notransfer_budget(proto, job.budget)
@@ -167,8 +169,9 @@ def run_lapt(job: Job, status: Status | None = None) -> dict[str, Any]:
         for task in cfg.targets:
             rec = history(space, rd.evaluations(task), job.budget)
             rec["subspaces"] = [i["subspace"] for i in results["tasks"][task]["iterations"]]
-            rec["iterations"] = [{k: i[k] for k in ("subspace_size", "subspace_valid",
-                                                    "branch", "best_val", "fallback_reason")}
+            keys = ("subspace_size", "subspace_from", "subspace_valid", "branch", "best_val",
+                    "fallback_reason")
+            rec["iterations"] = [{k: i.get(k) for k in keys}
                                  for i in results["tasks"][task]["iterations"]]
             tasks[task] = rec
     return {"tasks": tasks, "llm": llm, "providers": providers, "runs": runs}

@@ -83,11 +83,13 @@ METHODS: dict[str, str] = {
     "local": "local search on the full space (best-improvement, restarts)",
     "stats": "REA in the principle_stats subspace of the source archive (no LLM)",
     "lapt": "LAPT: principles from the source archive, refined subspaces, adaptation",
+    "lapt-translated": "LAPT whose first subspace the Translator makes from the principles "
+                       "(the Analyst's per-layer operators as a hint), not the Analyst",
     "lapt-noadapt": "LAPT without adaptation: the principles are never updated",
     "lapt-notransfer": "LAPT without transfer: principles learned from a counted REA "
                        "search on the target itself",
 }
-LLM_METHODS = ("lapt", "lapt-noadapt", "lapt-notransfer")
+LLM_METHODS = ("lapt", "lapt-translated", "lapt-noadapt", "lapt-notransfer")
 DEFAULT_METHODS = ("rea", "random", "local", "stats", "lapt", "lapt-noadapt", "lapt-notransfer")
 
 
