@@ -90,7 +90,8 @@ class UsageMeter:
 
 
 class ResumingLLM:
-    """Answers an agent's first calls from its recorded ones, then asks the live model."""
+    """Answers an agent's first calls from its recorded answers, then asks the live model
+    (a call that failed for good, which ended the interrupted run, is not among them)."""
 
     def __init__(self, llm: LLM, recorded: list[dict[str, Any]], usage: UsageMeter) -> None:
         self.llm = llm
@@ -109,11 +110,6 @@ class ResumingLLM:
         if not self.recorded:
             return await self.llm.complete(agent, messages, schema)
         rec = self.recorded.pop(0)
-        if rec.get("raw") is None:  # a recorded failure: take the same path again
-            from .providers import LLMError
-
-            raise LLMError(rec.get("error") or "recorded failure", agent=agent,
-                           provider=rec["provider"], model=rec["model"])
         parsed, error = parse_answer(rec["raw"], schema)
         fields = {k: rec[k] for k in LLMCall.model_fields if k in rec}
         call = LLMCall(**{**fields, "parsed": parsed, "error": error})

@@ -136,7 +136,9 @@ class Session:
                     provider = provider.model_copy(
                         update={"answers_dir": provider.answers_dir / self.run.id})
                 llm = build_llm(provider, sink=sink)
-            recorded = [r for r in self._recorded if r.get("agent") == agent]
+            # a call that failed for good ended the interrupted run: it is asked again
+            recorded = [r for r in self._recorded
+                        if r.get("agent") == agent and r.get("raw") is not None]
             if recorded and isinstance(llm.client, LocalClient):
                 llm.client.skip(agent, len(recorded))  # number the next call as the run did
             out[agent] = ResumingLLM(llm, recorded, self.usage) if recorded else llm
