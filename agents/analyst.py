@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from autogen_core import MessageContext, message_handler
 
-from lapt.spaces import SearchSpace, Subspace, get_space, validate_subspace
+from lapt.spaces import Arch, SearchSpace, Subspace, get_space, validate_subspace
 from lapt.tools.encode import encode_architectures
 
 from ._llm_agent import LLMAgent, ask
@@ -27,9 +27,10 @@ class Analyst(LLMAgent):
 
     def __init__(self, description: str, llm: ChatModel, max_repairs: int, *,
                  size: AnswerSize = AnswerSize(), max_ops: int | None = None,
-                 max_sources: int | None = None) -> None:
+                 max_sources: int | None = None, keep_known_best: bool = False) -> None:
         super().__init__(description, llm, max_repairs)
         self.size, self.max_ops, self.max_sources = size, max_ops, max_sources
+        self.keep_known_best = keep_known_best
 
     @message_handler
     async def on_analyze(self, message: AnalyzeRequest, ctx: MessageContext) -> Analysis:
@@ -39,21 +40,23 @@ class Analyst(LLMAgent):
         prompt = analyst_prompt(message, space, encode_architectures(space, archs), schema,
                                 self.max_ops, self.max_sources)
 
+        keep = archs if self.keep_known_best else []
+
         def check(a: AnalystAnswer) -> str | None:
             problems = [p for p in (check_principles(a.principles, space),
-                                    self._subspace(a, space)[1]) if p]
+                                    self._subspace(a, space, keep)[1]) if p]
             return "\n".join(problems) or None
 
         answer = await ask(self.llm, "analyst", prompt, schema, self.max_repairs, check=check)
         most = self.size.principles
         if answer.value is not None:
-            sub, _ = self._subspace(answer.value, space)
+            sub, _ = self._subspace(answer.value, space, keep)
             return Analysis(principles=principles_from(answer.value, "analyst", most=most),
                             subspace=sub, exchange=exchange(prompt, answer.calls[-1].raw))
         if answer.last is not None:
             cleaned = answer.last.model_copy(
                 update={"principles": clean_principles(answer.last.principles, space)})
-            sub, why = self._subspace(answer.last, space)
+            sub, why = self._subspace(answer.last, space, keep)
             return Analysis(
                 principles=principles_from(cleaned, f"analyst:cleaned ({answer.problems})",
                                            most=most),
@@ -63,14 +66,15 @@ class Analyst(LLMAgent):
                                               origin=f"analyst:failed ({answer.problems})"),
                         subspace_problems=answer.problems)
 
-    def _subspace(self, answer: AnalystAnswer, space: SearchSpace
+    def _subspace(self, answer: AnalystAnswer, space: SearchSpace, keep: list[Arch]
                   ) -> tuple[Subspace | None, str | None]:
         """The proposed per-layer operators as a valid subspace, or the problems."""
         if not answer.layers:
             return None, None
         report = validate_subspace(space, {"layers": [layer.model_dump()
                                                       for layer in answer.layers]},
-                                   max_ops=self.max_ops, max_sources=self.max_sources)
+                                   max_ops=self.max_ops, max_sources=self.max_sources,
+                                   keep_one_of=keep)
         if not report.valid:
             return None, "layers: " + report.message()
         return report.subspace, None

@@ -114,6 +114,10 @@ class TranslatorConfig(_AgentConfig):
         "at most this many sources per layer (DARTS); None = no cap"))
     memory: bool = Field(True, description=(
         "the Translator reads the task's conversation so far (the analysis, earlier rounds)"))
+    keep_known_best: bool = Field(False, description=(
+        "a subspace (the Analyst's or the Translator's) must hold at least one of the best "
+        "architectures known: the source task's top-k and the target's top-r so far (on in "
+        "the NB201 and Trans101 presets, whose archives are the true top-k)"))
 
 
 class AdapterConfig(_AgentConfig):

@@ -124,6 +124,8 @@ class TranslateRequest(_Msg):
     fallback: Subspace = Field(description="the last valid subspace (the full space at first)")
     hint: Subspace | None = Field(default=None, description=(
         "the Analyst's per-layer operators, shown as a starting point"))
+    keep_one_of: tuple[str, ...] = Field(default=(), description=(
+        "the best architectures known, best first: the subspace must hold one of them"))
     memory: tuple[Turn, ...] = Field(default=(), description="the task's conversation so far")
 
 

@@ -232,9 +232,13 @@ class Session:
                     tr_of, origin = P_n, "analyst"  # the paper: the Analyst's per-layer list
                 elif tr is None or tr_of != P_n:  # the same principles keep the same Ω
                     self.reporter.status(f"{task}: iteration {g + 1}/{G}: translator")
+                    best_known = [e.arch for e in sorted(found.values(), key=lambda e: (
+                        -e.val, e.n))[: cfg.search.top_r]] + archive
                     tr = await send(TranslateRequest(                               # line 4
                         space=cfg.space, task=task, principles=P_n, fallback=omega,
                         hint=analysis.subspace if g == 0 else None,
+                        keep_one_of=tuple(best_known) if cfg.translator.keep_known_best
+                        else (),
                         memory=memory if cfg.translator.memory else ()), "translator")
                     tr_of = P_n
                     memory += tr.exchange
@@ -300,7 +304,7 @@ class Session:
 
         await Analyst.register(runtime, "analyst", lambda: Analyst(
             "learns design principles", llms["analyst"], cfg.analyst.max_repairs,
-            size=size("analyst"), **caps))
+            size=size("analyst"), keep_known_best=cfg.translator.keep_known_best, **caps))
         await Translator.register(runtime, "translator", lambda: Translator(
             "turns principles into subspaces", llms["translator"], cfg.translator.max_repairs,
             size=size("translator"), **caps))

@@ -38,9 +38,11 @@ class Translator(LLMAgent):
         schema = translator_schema(space.name, self.max_ops, self.max_sources, self.size)
         reports: dict[int, ValidationReport] = {}
 
+        keep = [space.decode(a) for a in message.keep_one_of]
+
         def check(answer: TranslatorAnswer) -> str | None:
             report = validate_subspace(space, answer, max_ops=self.max_ops,
-                                       max_sources=self.max_sources)
+                                       max_sources=self.max_sources, keep_one_of=keep)
             reports[id(answer)] = report
             return None if report.valid else report.message()
 

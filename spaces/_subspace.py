@@ -8,7 +8,7 @@ writes (operators by name or id, layers omitted = unrestricted);
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -113,14 +113,16 @@ class ValidationReport(BaseModel):
 
 
 def validate_subspace(space: SearchSpace, proposal: SubspaceProposal | dict, *,
-                      max_ops: int | None = None,
-                      max_sources: int | None = None) -> ValidationReport:
+                      max_ops: int | None = None, max_sources: int | None = None,
+                      keep_one_of: Sequence[Arch] = ()) -> ValidationReport:
     """Check a proposal against ``space``; report every violation, or the normalised subspace.
 
     Violations: unknown operator (by name or id), layer out of range, duplicated layer,
     empty operator list, sources not among the layer's candidates, more than ``max_ops``
-    operators or ``max_sources`` sources on a layer (every layer must then be listed), and
-    a subspace whose every cell is degenerate.
+    operators or ``max_sources`` sources on a layer (every layer must then be listed), a
+    subspace whose every cell is degenerate, and one that holds none of ``keep_one_of``
+    (the best architectures known, best first: a subspace without any of them ignores the
+    evidence it was made from).
 
     Example:
         >>> from lapt.spaces import get_space
@@ -187,6 +189,12 @@ def validate_subspace(space: SearchSpace, proposal: SubspaceProposal | dict, *,
             notes=tuple(notes),
         )
     problems = space.subspace_problems(sub)
+    if keep_one_of and not any(space.contains(a, sub) for a in keep_one_of):
+        best = ", ".join(f"layer {i} {op}" + ("" if space.fixed_sources else f" from {src}")
+                         for i, (op, src) in enumerate(keep_one_of[0].as_layer_list()))
+        problems = [*problems, (
+            f"the subspace holds none of the {len(keep_one_of)} best architectures known; "
+            f"allow on each layer an operator that one of them uses (the best: {best})")]
     if problems:
         return ValidationReport(valid=False, violations=tuple(problems), notes=tuple(notes))
     return ValidationReport(valid=True, notes=tuple(notes), subspace=sub)

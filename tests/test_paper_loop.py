@@ -12,7 +12,8 @@ import pytest
 
 from lapt.agents import ConfigError, RunDir, load_config, run_session
 from lapt.agents.transcript import read_transcript
-from lapt.spaces import get_space
+from lapt.spaces import Subspace, get_space
+from lapt.tools.tasks import source_archive
 
 from .scripted import Script, analyst_answer, translator_answer
 from .test_session import llms_for, nb201_config
@@ -212,3 +213,26 @@ def test_manual_answers_live_per_run_and_resume_reads_the_next_file(tmp_path):
     assert [json.loads(c["raw"])["observations"] for c in adapters] == ["first", "second"]
     last = res.tasks["cifar10"].iterations[2]["subspace"]["layers"][0]["ops"]
     assert sorted(last) == ["nor_conv_1x1", "skip_connect"]
+
+
+def test_a_subspace_without_any_known_best_cell_is_repaired(tmp_path):
+    """With keep_known_best, the Analyst's per-layer operators and the Translator's
+    subspace must hold one of the best cells known; the violation names the best one."""
+    poor = with_layers(["none", "skip_connect"])
+    good = translator_answer(CONV)
+    good["layers"][3]["ops"] = ["skip_connect", "nor_conv_1x1"]  # the top cells' layer 3
+    script = Script(analyst=[poor, poor, poor],
+                    translator=[translator_answer(["none", "avg_pool_3x3"]), good])
+    cfg = paper_config(tmp_path, translator={"max_ops_per_layer": 2, "keep_known_best": True})
+    res = run_session(load_config(cfg), llms=llms_for(script))
+    calls = llm_calls(res)
+    analyst = [c for c in calls if c["agent"] == "analyst"]
+    assert len(analyst) == 3  # two repairs, then the principles alone
+    assert "holds none of the 20 best architectures known" in analyst[1]["messages"][-1]["content"]
+    assert "(the best: layer 0 nor_conv_3x3" in analyst[1]["messages"][-1]["content"]
+    its = res.tasks["cifar10"].iterations
+    # no usable per-layer list: the Translator made the first subspace, after one repair
+    assert its[0]["subspace_from"] == "translator" and its[0]["repairs"] == 1
+    searched = Subspace.model_validate(its[0]["subspace"])
+    archive = source_archive("nb201", "ImageNet16-120", 20)
+    assert any(searched.contains(a) for a in archive)
