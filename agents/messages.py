@@ -172,6 +172,8 @@ class SearchResult(_Msg):
     best: EvaluatedArch
     n_evals_total: int = Field(description="unique evaluations on this task so far")
     stop_reason: str
+    continued: bool = Field(default=False, description=(
+        "the task's search went on from an earlier request (its population kept)"))
 
 
 class AdaptRequest(_Msg):

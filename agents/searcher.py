@@ -65,6 +65,7 @@ class Searcher(RoutedAgent):
     async def on_search(self, message: SearchRequest, ctx: MessageContext) -> SearchResult:
         s = self.settings
         evaluator = self.evaluator_for(message.task, message.subspace)
+        continued = message.task in self.strategies
         strategy = self._strategy(message)
         hook = evaluator.on_evaluation
         if self.on_trial is not None:
@@ -91,4 +92,4 @@ class Searcher(RoutedAgent):
 
         return SearchResult(task=message.task, evaluated=tuple(msg(t) for t in found),
                             best=msg(found[0]), n_evals_total=evaluator.n_evals,
-                            stop_reason=result.stop_reason)
+                            stop_reason=result.stop_reason, continued=continued)

@@ -269,6 +269,17 @@ class Session:
                                    "repairs": tr.repairs, "fallback_reason": tr.fallback_reason,
                                    "best_val": best, "n_evals": B.n_evals_total,
                                    "branch": branch, "subspace": omega.model_dump(mode="json")})
+            left = cfg.search.budget - B.n_evals_total
+            if B.stop_reason in ("exhausted", "repeats") and left > 0 \
+                    and cfg.search.generations is None:
+                # the last subspace is spent: its search goes on in the whole space, so
+                # every method gets the same budget
+                self.transcript.event("subspace_exhausted", task=task, n_evals=B.n_evals_total,
+                                      searching="the whole space", budget=left)
+                B = await send(SearchRequest(task=task, subspace=space.full_subspace(),
+                                             budget=left, seed=_seed(cfg.seed, t)), "searcher")
+                found.update((e.arch, e) for e in B.evaluated)
+                iterations[-1]["widened_at"] = cfg.search.budget - left
             results[task] = self._task_result(task, list(found.values()), iterations)  # line 9
         return P, results
 

@@ -81,9 +81,10 @@ def test_histories_stay_in_the_fixed_subspace(nb201_bench):
             assert h["val"] == [float(bench.val(task)[i]) for i in cells]
             assert h["test"] == [float(bench.test(task)[i]) for i in cells]
             if rec["method"] == "lapt":
-                # one REA in the 64-cell subspace: never outside it, nearly exhausted (a
-                # converged population can stop on repeats before the last cell)
-                assert set(cells) <= allowed and len(cells) >= 60
+                # one REA: the 64-cell subspace first (all of it, or until its converged
+                # population only repeats), then the whole space for the rest of the budget
+                k = next(i for i, c in enumerate(cells) if c not in allowed)
+                assert 60 <= k <= 64 and len(cells) == 100
                 assert all(Subspace.model_validate(s).cardinality() == 64
                            for s in h["subspaces"])
             if rec["method"] == "stats":
@@ -126,13 +127,13 @@ def test_tables_hold_the_right_figures(nb201_bench):
             assert s["rank"].mean == pytest.approx(np.mean([e["rank"] for e in exp]))
             assert f"{s['test'].mean:.2f} ± {s['test'].std:.2f}" in report
             assert f"({s['evals'].mean:.1f} ± {s['evals'].std:.1f}; " in report
-    # LAPT exhausted the 64-cell subspace: its pick is the subspace's best by validation
+    # LAPT exhausted the 64-cell subspace: its pick is at least the subspace's best
     for task in proto.targets:
         b = benchmark("nb201")
         idx = fixed_indices(FIXED_OPS)
         best = idx[int(np.argmax(b.val(task)[idx]))]
-        assert summ[("lapt", task)]["test"].mean == pytest.approx(float(b.test(task)[best]))
-        assert summ[("lapt", task)]["rank"].mean == int(b.ranks(task)[best])
+        for r in (r for r in records if r["method"] == "lapt"):
+            assert max(r["tasks"][task]["val"]) >= float(b.val(task)[best])
     assert csv_text.splitlines()[0].startswith("method,seed,task,n_evals,evals_to_top_q")
     assert len(csv_text.splitlines()) == 1 + 3 * 2 * 2
     assert "LAPT-REA (quoted) | 94.36 (4.9) | 73.45 (8.6)" in report

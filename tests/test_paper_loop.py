@@ -12,7 +12,7 @@ import pytest
 
 from lapt.agents import ConfigError, RunDir, load_config, run_session
 from lapt.agents.transcript import read_transcript
-from lapt.spaces import Subspace, get_space
+from lapt.spaces import Subspace
 from lapt.tools.tasks import source_archive
 
 from .scripted import Script, analyst_answer, translator_answer
@@ -59,17 +59,20 @@ def test_the_schedule_adapts_at_the_configured_counts(tmp_path):
 
 
 def test_the_population_persists_across_an_adaptation(tmp_path):
-    """The first cell after an adaptation is a one-layer child of a cell evaluated before
-    it (a fresh REA would sample a new population in the new subspace)."""
-    narrow = translator_answer(["nor_conv_1x1", "skip_connect"])
+    """After an adaptation the task's search goes on: its first new cell lies in the new
+    subspace and is a child of the population (the layers the new subspace still allows
+    are inherited, but for one mutated layer)."""
+    narrow = translator_answer(CONV)
+    narrow["layers"][5]["ops"] = ["nor_conv_1x1", "skip_connect"]
     script = Script(analyst=[with_layers(CONV)], translator=[narrow, narrow])
     res = run_session(load_config(paper_config(tmp_path)), llms=llms_for(script))
-    space = get_space("nb201")
-    evals = [space.decode(e.arch) if isinstance(e.arch, str) else e.arch
-             for e in RunDir(Path(res.run_dir)).evaluations("cifar10")]
+    results = [m["payload"] for m in read_transcript(Path(res.run_dir), kind="message")
+               if m["type"] == "search_result"]
+    assert [r["continued"] for r in results] == [False, True, True]
+    evals = [e.arch for e in RunDir(Path(res.run_dir)).evaluations("cifar10")]
     first_new, before = evals[10], evals[:10]
-    assert any(sum(x != y for x, y in zip(a.ops, first_new.ops)) == 1 for a in before)
-    assert not all(o in ("nor_conv_1x1", "skip_connect") for o in first_new.ops)
+    assert first_new.ops[5] in ("nor_conv_1x1", "skip_connect")
+    assert any(sum(x != y for x, y in zip(a.ops[:5], first_new.ops[:5])) <= 1 for a in before)
     its = res.tasks["cifar10"].iterations
     assert its[0]["subspace_from"] == "analyst" and its[1]["subspace_from"] == "translator"
 
@@ -236,3 +239,20 @@ def test_a_subspace_without_any_known_best_cell_is_repaired(tmp_path):
     searched = Subspace.model_validate(its[0]["subspace"])
     archive = source_archive("nb201", "ImageNet16-120", 20)
     assert any(searched.contains(a) for a in archive)
+
+
+def test_a_spent_last_subspace_goes_on_in_the_whole_space(tmp_path):
+    """A last subspace with fewer cells than the budget left: once every cell of it is
+    evaluated, the same search goes on in the whole space until the budget is spent."""
+    tiny = translator_answer(CONV)
+    for layer in tiny["layers"][:5]:
+        layer["ops"] = ["nor_conv_3x3"]  # 2 cells
+    script = Script(analyst=[with_layers(CONV)], translator=[tiny, tiny])
+    res = run_session(load_config(paper_config(tmp_path)), llms=llms_for(script))
+    t = res.tasks["cifar10"]
+    assert t.n_evals == 30 and t.iterations[-1]["subspace_size"] == 2
+    spent = t.iterations[-1]["widened_at"]
+    assert 10 < spent <= 12  # the first block, then at most the 2 cells
+    events = [e for e in RunDir(Path(res.run_dir)).records("event")
+              if e["name"] == "subspace_exhausted"]
+    assert len(events) == 1 and events[0]["data"]["budget"] == 30 - spent

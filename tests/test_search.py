@@ -144,30 +144,30 @@ def _ops(bench, ops: list[str]):  # type: ignore[no-untyped-def]
 
 
 def test_a_search_goes_on_across_blocks_and_subspaces(bench) -> None:  # type: ignore[no-untyped-def]
-    """One REA driven in blocks: the population carries over a restrict(), the first child
-    of the new block is a one-layer mutation of the old population, its changed layer
-    takes the new subspace's operator, and no cell is evaluated twice."""
+    """One REA driven in blocks: the population carries over a restrict(); the first child
+    of the new block lies in the new subspace and keeps, but for one mutated layer, what
+    an old member chose where the new subspace still allows it; nothing is evaluated
+    twice."""
     ev = TabularEvaluator(bench, "cifar10")
     strat = REA(bench.space, _ops(bench, ["nor_conv_3x3", "skip_connect"]), seed=3,
                 population=5, tournament=2)
     first = run_search(strat, ev, 10)
     assert first.n_evals == 10
-    old = {t.arch for t in first.trials}
-    strat.restrict(_ops(bench, ["nor_conv_1x1", "avg_pool_3x3"]))
+    old = [t.arch for t in first.trials]
+    new = _ops(bench, ["nor_conv_3x3", "nor_conv_1x1"])
+    strat.restrict(new)
     second = run_search(strat, ev, 5)
     assert second.n_evals == 5 and ev.n_evals == 15
+    assert all(new.contains(t.arch) for t in second.trials)
     child = second.trials[0].arch
-    parents = [a for a in old if sum(x != y for x, y in zip(a.ops, child.ops)) == 1]
-    assert parents, "the first new cell is a child of the old population"
-    changed = next(i for i, (x, y) in enumerate(zip(parents[0].ops, child.ops)) if x != y)
-    assert child.ops[changed] in ("nor_conv_1x1", "avg_pool_3x3")
+
+    def inherits(parent) -> bool:  # type: ignore[no-untyped-def]
+        kept = [i for i, o in enumerate(parent.ops) if o == "nor_conv_3x3"]
+        return sum(child.ops[i] != parent.ops[i] for i in kept) <= 1
+
+    assert any(inherits(a) for a in old[-5:]), "the first new cell is a child of the population"
     seen = [e.arch for e in ev.history]
     assert len(seen) == len(set(seen)) == 15
-    # a fresh REA in the new subspace would start from random cells of it instead
-    fresh = REA(bench.space, _ops(bench, ["nor_conv_1x1", "avg_pool_3x3"]), seed=3,
-                population=5, tournament=2)
-    assert all(o in ("nor_conv_1x1", "avg_pool_3x3") for o in fresh.ask().ops)
-
 
 @pytest.mark.parametrize("name", ["rea", "random", "local"])
 def test_every_strategy_can_be_restricted(bench, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -183,11 +183,11 @@ def test_every_strategy_can_be_restricted(bench, name: str) -> None:  # type: ig
     strat.restrict(new)
     res = run_search(strat, ev, 20)
     assert res.n_evals == 20 and len({e.arch for e in ev.history}) == 25
-    # every new cell takes the new subspace's choices: wholly (random draws) or on the
-    # layers a mutation or a neighbour step changes
+    # every new cell takes the new subspace's choices: wholly (random draws, REA's
+    # children) or on the layers a neighbour step changes
     assert all(any(o in ("skip_connect", "nor_conv_1x1") for o in t.arch.ops)
                for t in res.trials)
-    if name == "random":
+    if name != "local":
         assert all(new.contains(t.arch) for t in res.trials)
     with pytest.raises(SearchError, match="between ask"):
         strat.ask()

@@ -101,6 +101,24 @@ class CellSampler:
                 return child
         return arch
 
+    def project(self, arch: Arch, rng: np.random.Generator) -> Arch:
+        """``arch`` with every layer whose choice the subspace does not allow re-drawn from
+        the allowed ones (the others kept): the child of a cell from before a restriction.
+
+        Returns ``arch`` itself when it lies in the subspace, or when no valid projection
+        turns up.
+        """
+        outside = [i for i, s in enumerate(self.sets) if (arch.ops[i], arch.sources[i]) not in s]
+        if not outside:
+            return arch
+        for _ in range(_TRIES):
+            child = arch
+            for i in outside:
+                child = self._replace(child, i, self.choices[i][int(rng.integers(self.sizes[i]))])
+            if self.ok(child):
+                return child
+        return arch
+
     def crossover(self, a: Arch, b: Arch, rng: np.random.Generator) -> Arch:
         """Uniform per-layer crossover; a child that breaks a constraint is re-drawn.
 

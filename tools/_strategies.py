@@ -30,7 +30,8 @@ class REA(Strategy):
     the child with probability ``mutation``. ``generations`` ends each block of the search
     (each ``run_search`` call) after ``generations * population`` children (DARTS'
     setting); otherwise the budget ends it. The population lives as long as the strategy:
-    after :meth:`restrict`, children of the old population take the new subspace's choices.
+    after :meth:`restrict`, a child of an old member keeps the choices the new subspace
+    still allows and draws the others from it, so every child lies in the subspace.
 
     Paper settings: NB201 population 5, tournament 2, one layer; Trans101 population 10,
     tournament 5; DARTS population 20, tournament 2, 10 generations, crossover 0.5,
@@ -112,7 +113,8 @@ class REA(Strategy):
                     child = cells.mutate(child, rng, self.mutation_layers)
             else:
                 child = cells.mutate(parent.arch, rng, self.mutation_layers)
-            pop.append(_told((yield child)))
+            # a parent from before a restrict() passes on what the subspace still allows
+            pop.append(_told((yield cells.project(child, rng))))
             pop.popleft()
             self._children += 1
 
