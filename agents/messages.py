@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lapt.spaces import LayerProposal, Subspace, SubspaceProposal
+from lapt.spaces import Index, LayerProposal, Subspace, SubspaceProposal
 
 
 class _Msg(BaseModel):
@@ -32,9 +32,10 @@ class PrincipleAnswer(BaseModel):
     """One design principle as an LLM writes it."""
 
     statement: str = Field(max_length=2000, description="the principle, with its reason")
-    layers: list[int] = Field(default_factory=list, max_length=32,
+    layers: list[Index] = Field(default_factory=list, max_length=32,
                               description="layer indices it concerns (empty = all)")
-    operators: list[str] = Field(default_factory=list, max_length=8,
+    operators: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list,
+                                                                   max_length=8,
                                  description="operator names it concerns")
     effect: Literal["positive", "negative", "neutral"] = Field(
         description="effect on performance of using these operators on these layers")

@@ -8,6 +8,7 @@ and recorded LLM answers are reused in order.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 from datetime import UTC, datetime
@@ -20,8 +21,11 @@ from lapt.spaces import get_space
 from lapt.tools.evaluate import Evaluation
 
 from .config import ConfigError, SessionConfig, load_config
+from .jsonl import dumps_line, read_records
 from .providers._secrets import scrub
 from .transcript import Transcript, read_transcript
+
+log = logging.getLogger(__name__)
 
 CONFIG, TRANSCRIPT, EVALUATIONS, RESULTS = (
     "config.yaml", "transcript.jsonl", "evaluations.jsonl", "results.json")
@@ -78,7 +82,7 @@ class RunDir:
     def append_evaluation(self, key: str, ev: Evaluation) -> None:
         """Append one evaluation; ``key`` names the evaluator (task, or task+supernet)."""
         space = get_space(self.config_space)
-        line = json.dumps({"evaluator": key, "task": ev.task, "arch": space.encode(ev.arch),
+        line = dumps_line({"evaluator": key, "task": ev.task, "arch": space.encode(ev.arch),
                            "val": ev.val, "test": ev.test, "n": ev.n, "cost_s": ev.cost_s})
         with open(self.path / EVALUATIONS, "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
@@ -92,20 +96,23 @@ class RunDir:
         return self._space
 
     def evaluations(self, key: str | None = None) -> list[Evaluation]:
-        """Recorded evaluations (of one evaluator), in order; a torn last line is skipped."""
+        """Recorded evaluations (of one evaluator), in order; a line that is not a whole
+        evaluation (torn by a kill, or damaged) is skipped with a warning."""
         file = self.path / EVALUATIONS
         if not file.exists():
             return []
         space = get_space(self.config_space)
         out = []
-        for line in file.read_text(encoding="utf-8").splitlines():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
+        for i, rec in read_records(file):
+            if key is not None and rec.get("evaluator") != key:
                 continue
-            if key is None or rec["evaluator"] == key:
-                out.append(Evaluation(space.decode(rec["arch"]), rec["task"], rec["val"],
-                                      rec["test"], rec["n"], rec.get("cost_s", 0.0)))
+            try:
+                out.append(Evaluation(space.decode(rec["arch"]), rec["task"], float(rec["val"]),
+                                      float(rec["test"]), int(rec["n"]),
+                                      float(rec.get("cost_s", 0.0))))
+            except (KeyError, TypeError, ValueError) as err:
+                log.warning("%s:%d: skipping a record that is not an evaluation: %s", file, i,
+                            err)
         return out
 
     # ---------------------------------------------------------------- results

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import Field, create_model
 from pydantic.json_schema import SkipJsonSchema
 
-from lapt.spaces import LayerProposal, SearchSpace, get_space
+from lapt.spaces import Index, LayerProposal, SearchSpace, get_space
 
 from .messages import AdapterAnswer, AnalystAnswer, PrincipleAnswer, TranslatorAnswer
 from .providers import AnswerSize
@@ -27,7 +27,7 @@ def _principle(space: SearchSpace, size: AnswerSize) -> type[PrincipleAnswer]:
         f"{space.name.title()}Principle", __base__=PrincipleAnswer,
         statement=(str, Field(max_length=2000, description="the principle, with its reason",
                               json_schema_extra={"maxLength": size.statement_chars})),
-        layers=(list[int], Field(default_factory=list, description="layer indices (empty = all)",
+        layers=(list[Index], Field(default_factory=list, description="layer indices (empty = all)",
                                  json_schema_extra={"items": {"enum": list(range(n))},
                                                     "maxItems": n})),
         operators=(list[str], Field(default_factory=list, description="operator names",
@@ -58,16 +58,16 @@ def _layers_field(space: SearchSpace, max_ops: int | None, max_sources: int | No
         nodes = sorted({s for layer in space.layers for s in layer.sources})
         most = max(len(layer.sources) for layer in space.layers)
         src_cap = min(max_sources or most, most)
-        sources = (list[int] | None, Field(
+        sources = (list[Index] | None, Field(
             default=None, description="allowed source nodes (omit: all)",
             json_schema_extra={"anyOf": [{"type": "array", "items": {"enum": nodes},
                                           "minItems": 1, "maxItems": src_cap},
                                          {"type": "null"}]}))
     layer = create_model(
         f"{space.name.title()}LayerAnswer", __base__=LayerProposal,
-        layer=(int, Field(description=f"layer index 0..{n - 1}",
+        layer=(Index, Field(description=f"layer index 0..{n - 1}",
                           json_schema_extra={"enum": list(range(n))})),
-        ops=(list[str | int], Field(description=f"allowed operators (at most {cap})",
+        ops=(list[str | Index], Field(description=f"allowed operators (at most {cap})",
                                     json_schema_extra={"items": {"enum": list(space.ops)},
                                                        "minItems": 1, "maxItems": cap})),
         sources=sources,

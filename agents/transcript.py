@@ -23,6 +23,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel
 
+from .jsonl import dumps_line, read_records
 from .providers._secrets import register_secret_env, scrub
 from .providers.records import LLMCall
 
@@ -48,7 +49,7 @@ def _valid_prefix(path: Path) -> tuple[int, int]:
     """Count complete records and the byte length they span (drops a partial tail)."""
     data = path.read_bytes()
     end = data.rfind(b"\n") + 1
-    count = sum(1 for line in data[:end].splitlines() if line.strip())
+    count = sum(1 for line in data[:end].split(b"\n") if line.strip())
     return count, end
 
 
@@ -90,8 +91,7 @@ class Transcript:
                 "kind": kind,
                 **body,
             }
-            line = json.dumps(record, ensure_ascii=False, default=str)
-            self._file.write(line + "\n")
+            self._file.write(dumps_line(record) + "\n")
             self._file.flush()
             os.fsync(self._file.fileno())
             self._seq += 1
@@ -134,22 +134,8 @@ class Transcript:
 def read_transcript(path: str | Path, kind: str | None = None) -> list[dict[str, Any]]:
     """Read every record (optionally of one ``kind``) from a run folder or file.
 
-    A truncated last line (a killed run) is skipped with a warning; a bad line
-    elsewhere raises ``ValueError`` naming its line number.
+    A line that is not a JSON record (a truncated last line after a kill, or a damaged
+    line anywhere) is skipped with a warning that names the file and line.
     """
-    file = transcript_path(path)
-    lines = file.read_text(encoding="utf-8").splitlines()
-    records = []
-    for i, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if i == len(lines):
-                log.warning("skipping truncated last line %d of %s", i, file)
-                break
-            raise ValueError(f"{file}:{i}: not a JSON record: {exc}") from exc
-        if kind is None or record.get("kind") == kind:
-            records.append(record)
-    return records
+    return [r for _, r in read_records(transcript_path(path))
+            if kind is None or r.get("kind") == kind]

@@ -10,6 +10,7 @@ import importlib
 
 from ._base import Arch, Layer, SearchSpace, SpaceError
 from ._subspace import (
+    Index,
     LayerChoice,
     LayerProposal,
     Subspace,
@@ -50,6 +51,7 @@ def get_space(name: str) -> SearchSpace:
 __all__ = [
     "Arch",
     "Layer",
+    "Index",
     "LayerChoice",
     "LayerProposal",
     "Record",

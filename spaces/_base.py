@@ -25,6 +25,15 @@ if TYPE_CHECKING:
     from ._subspace import Subspace
 
 
+def short(value: object, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for messages about foreign input (an
+    int of 5,000 digits has no repr at all)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** limit:
+        return f"<an integer of more than {limit} digits>"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class SpaceError(ValueError):
     """Bad input to a search space: names the problem and the valid choices."""
 
@@ -107,17 +116,19 @@ class SearchSpace(abc.ABC):
         where = "" if layer is None else f" at layer {layer} ({self.layers[layer].name})"
         if isinstance(op, bool):
             raise SpaceError(f"{self.name}: operator {op!r}{where} is not a name or an id")
-        if isinstance(op, int) or (isinstance(op, str) and op.strip().isdigit()):
+        ascii_id = isinstance(op, str) and 0 < len(op.strip()) <= 4 \
+            and all("0" <= c <= "9" for c in op.strip())  # not "²", "④" or 5,000 digits
+        if isinstance(op, int) or ascii_id:
             idx = int(op)
             if not 0 <= idx < len(self.ops) or self.ops[idx] not in choices:
                 raise SpaceError(
-                    f"{self.name}: unknown operator id {idx}{where}; valid: "
+                    f"{self.name}: unknown operator id {short(idx)}{where}; valid: "
                     + ", ".join(f"{self.ops.index(o)}={o}" for o in choices)
                 )
             return self.ops[idx]
         if op not in choices:
             raise SpaceError(
-                f"{self.name}: unknown operator {op!r}{where}; valid: " + ", ".join(choices)
+                f"{self.name}: unknown operator {short(op)}{where}; valid: " + ", ".join(choices)
             )
         return op
 

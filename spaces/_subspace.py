@@ -9,15 +9,17 @@ writes (operators by name or id, layers omitted = unrestricted);
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from ._base import SpaceError
+from ._base import SpaceError, short
 
 if TYPE_CHECKING:
     from ._base import Arch, SearchSpace
+
+_BOUND = 1_000_000
 
 
 class LayerChoice(BaseModel):
@@ -65,18 +67,32 @@ class Subspace(BaseModel):
         return f"{self.cardinality():,} of {space.cardinality():,} cells\n" + "\n".join(rows)
 
 
+def _bounded(value: int) -> int:
+    if not -_BOUND <= value <= _BOUND:
+        raise ValueError(f"a layer, operator or node number lies in -{_BOUND:,}..{_BOUND:,}")
+    return value
+
+
+Index = Annotated[int, AfterValidator(_bounded)]
+"""A layer, operator or node number as a proposal may write it: bounded (never an
+integer of thousands of digits), with no bound in the JSON schema a model is shown."""
+_Index = Index
+
+
 class LayerProposal(BaseModel):
     """One layer of a proposal: operators by name or id; omitted sources = all candidates."""
 
-    layer: int = Field(description="layer index, 0-based")
-    ops: list[str | int] = Field(description="allowed operators, by name or id")
-    sources: list[int] | None = Field(default=None, description="allowed source nodes")
+    layer: _Index = Field(description="layer index, 0-based")
+    ops: list[Annotated[str, Field(max_length=200)] | _Index] = Field(
+        description="allowed operators, by name or id", max_length=64)
+    sources: list[_Index] | None = Field(default=None, description="allowed source nodes",
+                                         max_length=64)
 
 
 class SubspaceProposal(BaseModel):
     """A subspace as proposed by a person or an LLM. Layers not listed stay unrestricted."""
 
-    layers: list[LayerProposal]
+    layers: list[LayerProposal] = Field(max_length=256)
 
 
 def _cap_violations(space: SearchSpace, chosen: dict[int, LayerChoice], max_ops: int | None,
@@ -140,7 +156,8 @@ def validate_subspace(space: SearchSpace, proposal: SubspaceProposal | dict, *,
     for entry in proposal.layers:
         i = entry.layer
         if not 0 <= i < n:
-            violations.append(f"layer {i} is out of range: {space.name} has layers 0..{n - 1}")
+            violations.append(f"layer {short(i)} is out of range: {space.name} has layers "
+                              f"0..{n - 1}")
             continue
         layer = space.layers[i]
         if i in chosen:

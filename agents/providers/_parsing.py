@@ -13,13 +13,18 @@ __all__ = ["extract_json", "format_validation_error", "parse_answer"]
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
 
 
-def _balanced_object(text: str, start: int) -> str | None:
-    """Return the balanced ``{...}`` starting at ``start``, honouring JSON strings."""
-    depth = 0
-    in_str = False
-    escaped = False
-    for i in range(start, len(text)):
-        ch = text[i]
+MAX_ANSWER_CHARS = 256_000
+"""Longer answers are refused unread (no agent's answer comes near it)."""
+_MAX_CANDIDATES = 32
+
+
+def _object_spans(text: str) -> list[tuple[int, int]]:
+    """The balanced ``{...}`` spans of ``text`` (honouring JSON strings), in order of their
+    start, found in one pass: at most ``_MAX_CANDIDATES`` of them."""
+    spans: list[tuple[int, int]] = []
+    starts: list[int] = []
+    in_str = escaped = False
+    for i, ch in enumerate(text):
         if in_str:
             if escaped:
                 escaped = False
@@ -30,44 +35,55 @@ def _balanced_object(text: str, start: int) -> str | None:
         elif ch == '"':
             in_str = True
         elif ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return text[start : i + 1]
-    return None
+            starts.append(i)
+        elif ch == "}" and starts:
+            spans.append((starts.pop(), i + 1))
+    spans.sort()
+    return spans[:_MAX_CANDIDATES]
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text, strict=False)  # a raw newline in a string is kept
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text, 0) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # a number of thousands of digits
+        raise json.JSONDecodeError("a number has too many digits", text, 0) from None
 
 
 def extract_json(text: str) -> Any:
-    """Decode the JSON value in an answer.
+    """Decode the JSON value in an answer, in time linear in its length.
 
     Tries, in order: the whole text, the first ```json fence, the first balanced
-    ``{...}`` that decodes.
+    ``{...}`` that decodes (outer objects before the ones nested in them).
 
     Raises:
-        ValueError: no JSON object could be found; the message says why.
+        ValueError: no JSON object could be found (or the answer is too long, or nested
+            too deeply); the message says why.
     """
     stripped = text.strip()
     if not stripped:
         raise ValueError("the answer is empty")
+    if len(stripped) > MAX_ANSWER_CHARS:
+        raise ValueError(f"the answer has {len(stripped):,} characters, more than the "
+                         f"{MAX_ANSWER_CHARS:,} any answer may have")
     try:
-        return json.loads(stripped, strict=False)  # a raw newline in a string is kept
+        return _loads(stripped)
     except json.JSONDecodeError as exc:
         first_error = exc
-    for block in _FENCE.findall(stripped):
+    fence = _FENCE.search(stripped)
+    if fence:
         try:
-            return json.loads(block.strip(), strict=False)
+            return _loads(fence.group(1).strip())
         except json.JSONDecodeError:
             pass
-    pos = stripped.find("{")
-    while pos != -1:
-        candidate = _balanced_object(stripped, pos)
-        if candidate is None:
-            break
+    for start, end in _object_spans(stripped):
         try:
-            return json.loads(candidate, strict=False)
+            return _loads(stripped[start:end])
         except json.JSONDecodeError:
-            pos = stripped.find("{", pos + 1)
+            continue
     raise ValueError(f"the answer is not valid JSON: {first_error}")
 
 
