@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
+from rich.text import Text
 
 
 def filter_records(records: list[dict[str, Any]], agent: str | None = None,
@@ -79,24 +80,55 @@ def summarize(type_: str, p: dict[str, Any]) -> str:
     return json.dumps(p)
 
 
+def clean(text: str) -> str:
+    """Model text made safe for a terminal: control characters (ANSI escapes' ESC among
+    them) and lone surrogates replaced; shown as plain text, never read as markup."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in "\n\t":
+            out.append(ch)
+        elif code < 32 or 127 <= code < 160 or 0xD800 <= code <= 0xDFFF or code in (
+                0x2028, 0x2029):
+            out.append("\ufffd")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _text(*parts: str | tuple[str, str]) -> Text:
+    """Plain text (no markup) from strings and (string, style) pairs, cleaned."""
+    return Text.assemble(*((clean(p[0]), p[1]) if isinstance(p, tuple) else clean(p)
+                           for p in parts))
+
+
 def render_text(records: list[dict[str, Any]], console: Console) -> None:
-    """Print records as panels: messages, LLM calls (prompt, answer, cost), events."""
+    """Print records as panels: messages, LLM calls (prompt, answer, cost), events.
+
+    Everything a record holds is shown as plain text: model output can neither break
+    the display with markup (``[/bold]``) nor reach the terminal as escape sequences.
+    """
     for r in records:
-        where = f"[dim]{r.get('task') or 'source'} it{r.get('iteration', 0)} #{r['seq']}[/dim]"
+        where = f"{r.get('task') or 'source'} it{r.get('iteration', 0)} #{r.get('seq')}"
         kind = r.get("kind")
         if kind == "event":
-            console.print(f"{where} [cyan]event[/cyan] {r['name']} {json.dumps(r.get('data'))}")
+            console.print(_text((where, "dim"), " ", ("event", "cyan"),
+                                f" {r.get('name')} {json.dumps(r.get('data'))}"))
         elif kind == "message":
-            console.print(Panel(_short(summarize(r["type"], r.get("payload") or {})),
-                                title=f"{where} {r['sender']} -> {r['recipient']}: {r['type']}",
-                                title_align="left"))
+            console.print(Panel(
+                _text(_short(summarize(r.get("type", "?"), r.get("payload") or {}))),
+                title=_text((where, "dim"), f" {r.get('sender')} -> {r.get('recipient')}: "
+                                            f"{r.get('type')}"), title_align="left"))
         elif kind == "llm_call":
             prompt = r["messages"][-1]["content"] if r.get("messages") else ""
-            status = "ok" if r.get("parsed") is not None else f"[red]{r.get('error')}[/red]"
+            ok = r.get("parsed") is not None
             retries = f", {len(r['retries'])} retries" if r.get("retries") else ""
             console.print(Panel(
-                f"[bold]prompt (last turn)[/bold]\n{_short(prompt, 800)}\n\n"
-                f"[bold]answer[/bold]\n{_short(r.get('raw') or '')}\n\n{status}",
-                title=f"{where} LLM call by {r['agent']} ({r['provider']}/{r['model']}, "
-                      f"{r.get('prompt_tokens', 0)}+{r.get('completion_tokens', 0)} tokens, "
-                      f"{r.get('latency_s', 0):.1f} s{retries})", title_align="left"))
+                _text(("prompt (last turn)", "bold"), "\n", _short(str(prompt), 800), "\n\n",
+                      ("answer", "bold"), "\n", _short(str(r.get("raw") or "")), "\n\n",
+                      ("ok", "green") if ok else (str(r.get("error")), "red")),
+                title=_text((where, "dim"),
+                            f" LLM call by {r.get('agent')} ({r.get('provider')}/"
+                            f"{r.get('model')}, {r.get('prompt_tokens', 0)}+"
+                            f"{r.get('completion_tokens', 0)} tokens, "
+                            f"{r.get('latency_s', 0):.1f} s{retries})"), title_align="left"))

@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from rich.console import Console
 from rich.panel import Panel
+from rich.text import Text
 
 from ._local import LocalClient
 from .config import ManualConfig
@@ -58,12 +59,16 @@ class ManualClient(LocalClient):
     def _show(
         self, agent: str, n: int, messages: list[dict[str, str]], schema: type[BaseModel] | None
     ) -> None:
+        from ..transcript_view import clean  # lazy: the view imports nothing of ours back
+
         out = self._console
-        out.rule(f"[bold]{agent}[/bold], call {n}")
-        for msg in messages:
-            out.print(Panel(msg["content"], title=msg["role"], title_align="left"))
+        out.rule(Text(f"{agent}, call {n}", style="bold"))
+        for msg in messages:  # plain text: a model's earlier answer may hold markup
+            out.print(Panel(Text(clean(msg["content"])), title=Text(msg["role"]),
+                            title_align="left"))
         if schema is not None:
-            out.print(Panel(json.dumps(schema.model_json_schema(), indent=1), title="JSON schema"))
+            out.print(Panel(Text(json.dumps(schema.model_json_schema(), indent=1)),
+                            title="JSON schema"))
 
     def _read_terminal(self) -> str:
         self._console.print("Paste the answer, then a line [bold]END[/bold]:")
