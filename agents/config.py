@@ -35,7 +35,8 @@ class SourceConfig(_Strict):
     """The solved source task whose top-k architectures the Analyst reads."""
 
     task: str
-    top_k: int = Field(50, gt=0, description="archive size k")
+    top_k: int = Field(50, gt=0, le=1000, description="archive size k (at most 1,000: the "
+                                                       "archive is written into a prompt)")
     sample: int = Field(0, ge=0, description="DARTS: random cells evaluated to form the archive")
     search: int = Field(0, ge=0, description=(
         "without transfer (ablation): the archive is the top-k of an REA search of this "
@@ -146,7 +147,8 @@ class SupernetSettings(_Strict):
 class SessionConfig(_Strict):
     """Everything a LAPT run needs. Unknown keys are errors."""
 
-    name: str = "lapt"
+    name: str = Field("lapt", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", description=(
+        "the run's name, part of its folder name: letters, digits, '.', '_', '-'"))
     space: str
     source: SourceConfig
     targets: list[str] = Field(min_length=1)
@@ -160,6 +162,13 @@ class SessionConfig(_Strict):
         default_factory=lambda: {"default": cast(ProviderConfig, LlamaCppConfig())},
         description="'default' and optional per-agent overrides: analyst, translator, adapter")
     out_dir: str = "runs/out"
+
+    @field_validator("out_dir")
+    @classmethod
+    def _out_dir(cls, v: str) -> str:
+        if Path(v).exists() and not Path(v).is_dir():
+            raise ValueError(f"out_dir {v!r} is a file; give a folder (run folders go in it)")
+        return v
 
     @field_validator("space")
     @classmethod
@@ -205,6 +214,24 @@ class SessionConfig(_Strict):
         """The provider config of ``agent`` (its override, else the default)."""
         return self.providers.get(agent) or self.providers["default"]
 
+    def missing_keys(self) -> list[str]:
+        """One line per key variable that a provider needs and that is not set, naming the
+        agents that need it (checked before a run folder is made)."""
+        import os
+
+        from .providers import is_loopback_url
+
+        missing: dict[str, list[str]] = {}
+        for agent in AGENTS:
+            p = self.provider(agent)
+            env = getattr(p, "api_key_env", None)
+            local = is_loopback_url(getattr(p, "base_url", None))
+            if env and not local and not os.environ.get(env):
+                missing.setdefault(env, []).append(f"{agent} ({p.provider}, {p.model})")
+        return [f"the environment variable {env} is not set (api_key_env of "
+                f"{', '.join(agents)}); export it, or name another variable in api_key_env"
+                for env, agents in missing.items()]
+
     def answer_size(self, agent: str) -> AnswerSize:
         """The answer bounds of ``agent``: its own setting, else its provider's."""
         own: AnswerSize | None = getattr(self, agent).answer_size
@@ -235,7 +262,12 @@ def load_config(source: str | Path | dict[str, Any]) -> SessionConfig:
     else:
         path = Path(source)
         if path.is_file():
-            text, where = path.read_text(), str(path)
+            where = str(path)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError as err:
+                raise ConfigError(f"{where}: not UTF-8 text ({err.reason} at byte "
+                                  f"{err.start}); save the config as UTF-8") from None
         elif str(source) in preset_names():
             text = resources.files("lapt.runs").joinpath(f"{source}.yaml").read_text()
             where = f"preset {source}"

@@ -27,8 +27,8 @@ from .transcript import Transcript, read_transcript
 
 log = logging.getLogger(__name__)
 
-CONFIG, TRANSCRIPT, EVALUATIONS, RESULTS = (
-    "config.yaml", "transcript.jsonl", "evaluations.jsonl", "results.json")
+CONFIG, TRANSCRIPT, EVALUATIONS, RESULTS, LINEAGE = (
+    "config.yaml", "transcript.jsonl", "evaluations.jsonl", "results.json", "lineage.jsonl")
 
 
 class RunDir:
@@ -46,7 +46,11 @@ class RunDir:
         """A new folder under ``config.out_dir`` holding the resolved config (no secrets)."""
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         run_id = run_id or f"{config.name}-{stamp}-{secrets.token_hex(2)}"
-        path = Path(config.out_dir) / run_id
+        out = Path(config.out_dir)
+        path = out / run_id
+        if path.resolve().parent != out.resolve() or run_id in (".", ".."):
+            raise ValueError(f"run id {run_id!r} would put the run folder outside {out}; "
+                             "use letters, digits, '.', '_' and '-'")
         if path.exists():
             raise FileExistsError(f"run folder {path} exists; resume it with --resume {run_id}")
         path.mkdir(parents=True)
@@ -124,6 +128,28 @@ class RunDir:
     def results(self) -> dict[str, Any] | None:
         file = self.path / RESULTS
         return json.loads(file.read_text()) if file.exists() else None
+
+    def note_start(self, *, resumed: bool, replay_from: RunDir | None,
+                   recorded_llm_calls: int) -> None:
+        """Append this start to ``lineage.jsonl``: new or resumed, live or a replay."""
+        line = dumps_line({"time": datetime.now(UTC).isoformat(timespec="seconds"),
+                           "start": "resume" if resumed else "new",
+                           "replay_from": str(replay_from.path) if replay_from else None,
+                           "recorded_llm_calls": recorded_llm_calls})
+        with open(self.path / LINEAGE, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+
+    def lineage(self) -> list[dict[str, Any]]:
+        """Every start of this run, oldest first (see :meth:`note_start`)."""
+        file = self.path / LINEAGE
+        return [r for _, r in read_records(file)] if file.exists() else []
+
+    def replayed_from(self) -> Path | None:
+        """The run this one replays (recorded when it started), or None for a live run:
+        a resumed replay goes on replaying."""
+        starts = self.lineage()
+        source = starts[0].get("replay_from") if starts else None
+        return Path(source) if source else None
 
     @property
     def finished(self) -> bool:

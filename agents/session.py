@@ -113,6 +113,7 @@ class Session:
         self.usage = UsageMeter()
         self._llms = llms
         self._recorded = run.records("llm_call") if resume else []
+        self._resumed = resume
         self._replay_from = replay_from
         self._evaluators: dict[str, Evaluator] = {}
 
@@ -329,7 +330,10 @@ class Session:
         async def send(message: Any, agent: str) -> Any:
             return await runtime.send_message(message, AgentId(agent, "default"))
 
-        self.transcript.event("session_start", run_id=self.run.id)
+        self.transcript.event("session_start", run_id=self.run.id, replay_from=(
+            str(self._replay_from.path) if self._replay_from is not None else None))
+        self.run.note_start(resumed=self._resumed, replay_from=self._replay_from,
+                            recorded_llm_calls=len(self._recorded))
         try:
             principles, results = await self._algorithm_1(send)
         finally:

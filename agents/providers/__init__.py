@@ -28,6 +28,7 @@ from .config import (
     OpenAIConfig,
     ProviderConfig,
     ReplayConfig,
+    is_loopback_url,
     parse_provider_config,
 )
 from .records import LLMCall, RetryRecord
@@ -54,6 +55,7 @@ __all__ = [
     "Sink",
     "answer_file",
     "build_llm",
+    "is_loopback_url",
     "embedded_model_path",
     "extract_json",
     "is_transient",

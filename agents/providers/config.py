@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    model_validator,
+)
 
 __all__ = [
     "SMALL_ANSWERS",
@@ -61,6 +68,22 @@ SMALL_ANSWERS = AnswerSize(principles=3, statement_chars=120, text_chars=200)
 """The bounds for a tiny local model (the embedded Gemma 3 270M)."""
 
 
+def check_url(url: str | None) -> str | None:
+    """``url`` unless it carries a credential (``user:pass@`` or a key in the query),
+    which would end up in config.yaml: those belong in the variable ``api_key_env``."""
+    if url is None:
+        return url
+    parts = urlparse(url if "://" in url else f"http://{url}")
+    secret_query = any(k.lower().replace("-", "_") in ("api_key", "key", "token", "apikey",
+                                                          "access_token", "password")
+                       for k, _, _ in (q.partition("=") for q in parts.query.split("&") if q))
+    if parts.username or parts.password or secret_query:
+        raise ValueError("the URL carries a credential (user:password@ or a key in the query), "
+                         "which would be written to config.yaml; remove it and put the key in "
+                         "the environment variable that api_key_env names")
+    return url
+
+
 class _Base(BaseModel):
     """Fields every provider shares."""
 
@@ -68,6 +91,15 @@ class _Base(BaseModel):
 
     model: str
     """Model name sent to the provider and written in every record."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline_key(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(k in data for k in ("api_key", "key", "token")):
+            raise ValueError("a key is never written in a config; put it in an environment "
+                             "variable and name that variable in api_key_env (e.g. api_key_env: "
+                             "OPENAI_API_KEY)")
+        return data
     temperature: float = Field(default=0.2, ge=0.0, le=2.0)
     max_tokens: int | None = Field(default=None, gt=0)
     """Upper bound on answer tokens; None means the provider's default."""
@@ -131,7 +163,7 @@ class OpenAIConfig(_Base):
     """OpenAI or any OpenAI-compatible server (vLLM, llama.cpp server, LM Studio)."""
 
     provider: Literal["openai"] = "openai"
-    base_url: str | None = None
+    base_url: Annotated[str | None, AfterValidator(check_url)] = None
     """None means api.openai.com."""
     api_key_env: str = "OPENAI_API_KEY"
     """NAME of the environment variable holding the key; a local server may lack it."""
@@ -158,7 +190,7 @@ class AnthropicConfig(_Base):
 
     provider: Literal["anthropic"] = "anthropic"
     api_key_env: str = "ANTHROPIC_API_KEY"
-    base_url: str | None = None
+    base_url: Annotated[str | None, AfterValidator(check_url)] = None
     model_info: ModelInfoConfig | None = None
 
 
@@ -166,7 +198,7 @@ class OllamaConfig(_Base):
     """An Ollama server; the schema is sent as Ollama's ``format``."""
 
     provider: Literal["ollama"] = "ollama"
-    host: str = "http://127.0.0.1:11434"
+    host: Annotated[str, AfterValidator(check_url)] = "http://127.0.0.1:11434"
     model_info: ModelInfoConfig | None = None
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,6 +16,9 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from lapt.agents import RunDir
 
 console = Console()
 DEFAULT = "nb201"
@@ -42,25 +45,36 @@ def run(
     try:
         if resume and replay:
             raise _fail("give --resume or --replay, not both")
+        replay_from = RunDir.open(replay, out or "runs/out") if replay else None
         if resume:
             rd = RunDir.open(resume, out or "runs/out")
             cfg = rd.config()
-            if rd.finished:
-                console.print(f"run {rd.id} had finished; re-rendering its results")
+            source = rd.replayed_from()  # a resumed replay goes on replaying
+            replay_from = RunDir(source) if source is not None else None
         else:
-            if replay and config is None:
-                cfg = RunDir.open(replay, out or "runs/out").config()
+            if replay_from is not None and config is None:
+                cfg = replay_from.config()
             else:
                 cfg = load_config(config or DEFAULT)
             updates = {k: v for k, v in (("out_dir", out), ("seed", seed)) if v is not None}
-            if updates:
-                cfg = cfg.model_copy(update=updates)
+            if updates:  # validated like the file: a bad --out is a config error
+                cfg = load_config({**cfg.model_dump(mode="json"), **updates})
+            missing = [] if replay_from is not None else cfg.missing_keys()
+            if missing:  # before a run folder exists: nothing is left behind
+                raise _fail("; ".join(missing))
             rd = RunDir.create(cfg)
-    except (ConfigError, FileNotFoundError, FileExistsError) as err:
+    except (ConfigError, FileNotFoundError, FileExistsError, ValueError) as err:
         raise _fail(str(err)) from None
 
+    if rd.finished:  # every answer is recorded: nothing to run, no model to load
+        console.print(f"run {rd.id} had finished; its results:")
+        _print_results(rd)
+        return
+    resume_hint = f"lapt run --resume {rd.id}" + (
+        f" --out {cfg.out_dir}" if cfg.out_dir != "runs/out" else "")
     console.print(f"[bold]lapt run[/bold] {cfg.name}: space {cfg.space}, source "
-                  f"{cfg.source.task}, targets {', '.join(cfg.targets)} -> {rd.path}")
+                  f"{cfg.source.task}, targets {', '.join(cfg.targets)} -> {rd.path}"
+                  + (f" (replaying {replay_from.path})" if replay_from is not None else ""))
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=False) as progress:
         status = progress.add_task("starting", total=None)
@@ -78,27 +92,33 @@ def run(
         from lapt.agents.providers import LLMError
 
         try:
-            result = run_session(cfg, run=rd, resume=bool(resume),
-                                 replay_from=RunDir.open(replay, out or "runs/out")
-                                 if replay else None, reporter=reporter)
+            run_session(cfg, run=rd, resume=bool(resume), replay_from=replay_from,
+                        reporter=reporter)
         except LLMError as err:
             raise _fail(f"{err}\nthe run folder keeps everything done so far; continue with "
-                        f"`lapt run --resume {rd.id}`") from None
+                        f"`{resume_hint}`") from None
         except KeyboardInterrupt:
-            raise _fail(f"interrupted; continue with `lapt run --resume {rd.id}`") from None
+            raise _fail(f"interrupted; continue with `{resume_hint}`") from None
         progress.update(status, description="done", total=1, completed=1)
+    _print_results(rd)
 
-    table = Table(title=f"best cell per task ({cfg.space}, source {cfg.source.task})")
+
+def _print_results(rd: RunDir) -> None:
+    """The table of a finished run, from its results.json."""
+    results = rd.results() or {}
+    table = Table(title=f"best cell per task ({results.get('space')}, source "
+                        f"{results.get('source')})")
     for col in ("task", "architecture", "val", "test", "rank", "evaluations"):
         table.add_column(col, overflow="fold")
-    for t in result.tasks.values():
-        table.add_row(t.task, t.arch, f"{t.val:.3f}", f"{t.test:.3f}",
-                      "-" if t.rank is None else f"{t.rank:,}", str(t.n_evals))
+    for t in (results.get("tasks") or {}).values():
+        table.add_row(t["task"], t["arch"], f"{t['val']:.3f}", f"{t['test']:.3f}",
+                      "-" if t.get("rank") is None else f"{t['rank']:,}", str(t["n_evals"]))
     console.print(table)
-    calls = sum(v["calls"] for v in result.llm.values())
-    tokens = sum(v["prompt_tokens"] + v["completion_tokens"] for v in result.llm.values())
-    console.print(f"{calls} LLM calls, {tokens:,} tokens, {result.wall_s:.1f} s")
-    console.print(f"run folder: {result.run_dir}")
+    llm = results.get("llm") or {}
+    calls = sum(v["calls"] for v in llm.values())
+    tokens = sum(v["prompt_tokens"] + v["completion_tokens"] for v in llm.values())
+    console.print(f"{calls} LLM calls, {tokens:,} tokens, {results.get('wall_s', 0):.1f} s")
+    console.print(f"run folder: {rd.path}")
 
 
 def runs(out: Annotated[str, typer.Option(help="where run folders are")] = "runs/out") -> None:
