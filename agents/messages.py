@@ -115,6 +115,15 @@ class AnalyzeRequest(_Msg):
     evidence: str = Field(default="", description="principle_stats text, when enabled")
 
 
+class EvaluatedArch(_Msg):
+    """One evaluated architecture as reported between agents."""
+
+    arch: str
+    val: float
+    test: float
+    n: int
+
+
 class TranslateRequest(_Msg):
     """Session -> Translator: principles to a refined subspace."""
 
@@ -127,6 +136,8 @@ class TranslateRequest(_Msg):
         "the Analyst's per-layer operators, shown as a starting point"))
     keep_one_of: tuple[str, ...] = Field(default=(), description=(
         "the best architectures known, best first: the subspace must hold one of them"))
+    incumbent: EvaluatedArch | None = Field(default=None, description=(
+        "the best architecture found so far on the task, shown to the model"))
     memory: tuple[Turn, ...] = Field(default=(), description="the task's conversation so far")
 
 
@@ -153,15 +164,6 @@ class SearchRequest(_Msg):
     seed: int = Field(description="seeds the task's search when it starts; a search that "
                                   "goes on keeps its own generator")
     initial: tuple[str, ...] = Field(default=(), description="cells to seed the population")
-
-
-class EvaluatedArch(_Msg):
-    """One evaluated architecture as reported between agents."""
-
-    arch: str
-    val: float
-    test: float
-    n: int
 
 
 class SearchResult(_Msg):

@@ -102,23 +102,32 @@ def translator_prompt(req: TranslateRequest, space: SearchSpace, schema: type[Ba
     """Algorithm 1, line 4: principles -> per-layer available operators (and sources)."""
     hint = (f"\nThe analysis proposed these operators per layer:\n{_subspace_text(req.hint)}\n"
             if req.hint is not None else "")
+    best = req.incumbent
+    keep = (f"\nThe best architecture found so far on {req.task} (val={best.val:.4g}) must stay "
+            f"inside the refined space: {_layer_list(space, best.arch)}\n"
+            if best is not None else "")
     user = (
         f"Design principles for the task {req.task}:\n{req.principles.text()}\n\n"
-        f"The search space has these layers and candidates:\n{_layers_text(space)}\n{hint}\n"
+        f"The search space has these layers and candidates:\n{_layers_text(space)}\n{hint}"
+        f"{keep}\n"
         "Turn the principles into a refined search space for this task: for every layer "
         f"(one entry per layer, layers 0 to {len(space.layers) - 1}), list the available "
         f"{_cap(space, max_ops, max_sources)}: the choices that the principles and the "
-        "architectures seen so far say perform best. A small space is searched quickly; "
-        "leave out what the evidence does not support.\n"
+        "architectures seen so far say perform best. Keep several candidates on a layer "
+        "unless the best architectures found agree on one: a search that is narrowed too "
+        "early on a few evaluations misses the best regions.\n"
         f"Expected output: JSON matching this schema: {_json_form(schema)}\n{_notes(space)}"
     )
     return chat(req.memory, user)
 
 
+def _layer_list(space: SearchSpace, arch: str) -> str:
+    return json.dumps([list(p) for p in space.decode(arch).as_layer_list()])
+
+
 def _found_rows(req: AdaptRequest, space: SearchSpace) -> str:
-    return "\n".join(
-        f"{i}. {json.dumps([list(p) for p in space.decode(e.arch).as_layer_list()])} "
-        f"val={e.val:.4g}" for i, e in enumerate(req.found[: req.top_r], 1))
+    return "\n".join(f"{i}. {_layer_list(space, e.arch)} val={e.val:.4g}"
+                      for i, e in enumerate(req.found[: req.top_r], 1))
 
 
 def adapter_update_prompt(req: AdaptRequest, space: SearchSpace,

@@ -233,11 +233,12 @@ class Session:
                     tr_of, origin = P_n, "analyst"  # the paper: the Analyst's per-layer list
                 elif tr is None or tr_of != P_n:  # the same principles keep the same Ω
                     self.reporter.status(f"{task}: iteration {g + 1}/{G}: translator")
-                    best_known = [e.arch for e in sorted(found.values(), key=lambda e: (
-                        -e.val, e.n))[: cfg.search.top_r]] + archive
+                    incumbent = max(found.values(), key=lambda e: (e.val, -e.n), default=None)
+                    # the best known: the target's best so far, else the source's top-k
+                    best_known = [incumbent.arch] if incumbent is not None else archive
                     tr = await send(TranslateRequest(                               # line 4
                         space=cfg.space, task=task, principles=P_n, fallback=omega,
-                        hint=analysis.subspace if g == 0 else None,
+                        hint=analysis.subspace if g == 0 else None, incumbent=incumbent,
                         keep_one_of=tuple(best_known) if cfg.translator.keep_known_best
                         else (),
                         memory=memory if cfg.translator.memory else ()), "translator")
