@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 
 _SEPARATORS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
 
-__all__ = ["dumps_line", "read_records"]
+__all__ = ["cut_torn_tail", "dumps_line", "read_records"]
 
 
 def dumps_line(record: Any) -> str:
@@ -55,3 +56,16 @@ def read_records(path: Path) -> list[tuple[int, dict[str, Any]]]:
             continue
         out.append((i, record))
     return out
+
+
+def cut_torn_tail(path: Path) -> int:
+    """Cut a last line that a kill left without its newline (before appending to
+    ``path``, so the next record starts a line of its own); return the bytes kept."""
+    if not path.exists():
+        return 0
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    if end < len(data):
+        log.warning("%s: dropping a truncated last record (%d bytes)", path, len(data) - end)
+        os.truncate(path, end)
+    return end

@@ -21,7 +21,7 @@ from lapt.spaces import get_space
 from lapt.tools.evaluate import Evaluation
 
 from .config import ConfigError, SessionConfig, load_config
-from .jsonl import dumps_line, read_records
+from .jsonl import cut_torn_tail, dumps_line, read_records
 from .providers._secrets import scrub
 from .transcript import Transcript, read_transcript
 
@@ -88,6 +88,9 @@ class RunDir:
         space = get_space(self.config_space)
         line = dumps_line({"evaluator": key, "task": ev.task, "arch": space.encode(ev.arch),
                            "val": ev.val, "test": ev.test, "n": ev.n, "cost_s": ev.cost_s})
+        if not getattr(self, "_tail_checked", False):  # once: a kill may have torn it
+            cut_torn_tail(self.path / EVALUATIONS)
+            self._tail_checked = True
         with open(self.path / EVALUATIONS, "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
             fh.flush()

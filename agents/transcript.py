@@ -22,7 +22,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel
 
-from .jsonl import dumps_line, read_records
+from .jsonl import cut_torn_tail, dumps_line, read_records
 from .providers._secrets import register_secret_env, scrub
 from .providers.records import LLMCall
 
@@ -44,12 +44,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _valid_prefix(path: Path) -> tuple[int, int]:
-    """Count complete records and the byte length they span (drops a partial tail)."""
-    data = path.read_bytes()
-    end = data.rfind(b"\n") + 1
-    count = sum(1 for line in data[:end].split(b"\n") if line.strip())
-    return count, end
+def _count_records(path: Path) -> int:
+    """Complete records in the file (every line ends with a newline after cut_torn_tail)."""
+    return sum(1 for line in path.read_bytes().split(b"\n") if line.strip())
 
 
 class Transcript:
@@ -69,10 +66,8 @@ class Transcript:
         self._lock = threading.Lock()
         self._seq = 0
         if self.path.exists():
-            self._seq, end = _valid_prefix(self.path)
-            if end < self.path.stat().st_size:
-                log.warning("dropping a truncated last record of %s", self.path)
-                os.truncate(self.path, end)
+            cut_torn_tail(self.path)
+            self._seq = _count_records(self.path)
         self._file = self.path.open("a", encoding="utf-8")
 
     @property
