@@ -96,7 +96,9 @@ def test_cifar_layout_is_read(tmp_path: Path) -> None:
                  b"labels": rng.integers(0, 10, 20).tolist()}
         with open(folder / name, "wb") as fh:
             pickle.dump(batch, fh)
-    data = load_data("cifar10", root=tmp_path, val_size=0.2)
+    with pytest.raises(DataError, match="is not the official CIFAR file .MD5"):
+        load_data("cifar10", root=tmp_path)  # refused before anything is unpickled
+    data = load_data("cifar10", root=tmp_path, val_size=0.2, trust_unverified=True)
     assert (len(data.train), len(data.val), len(data.test)) == (80, 20, 20)
     assert data.in_channels == 3 and data.image_size == 32 and data.augment
     gen = torch.Generator().manual_seed(0)
@@ -104,7 +106,25 @@ def test_cifar_layout_is_read(tmp_path: Path) -> None:
     assert x.shape == (16, 3, 32, 32) and y.dtype == torch.int64
     (folder / "test_batch").write_bytes(b"not a pickle")
     with pytest.raises(DataError, match="not an official CIFAR python batch"):
-        load_data("cifar10", root=tmp_path)
+        load_data("cifar10", root=tmp_path, trust_unverified=True)
+
+
+class _Payload:
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        import os
+        return (os.mkdir, (os.environ["LAPT_TEST_PWNED"],))
+
+
+def test_a_crafted_cifar_file_is_never_unpickled(tmp_path: Path, monkeypatch) -> None:
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    marker = tmp_path / "pwned"
+    monkeypatch.setenv("LAPT_TEST_PWNED", str(marker))
+    for name in ("train", "test"):
+        (folder / name).write_bytes(pickle.dumps(_Payload()))
+    with pytest.raises(DataError, match="not the official CIFAR file"):
+        load_data("cifar100", root=tmp_path)
+    assert not marker.exists()
 
 
 # ------------------------------------------------------------------ inheritance

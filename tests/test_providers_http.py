@@ -136,3 +136,18 @@ def test_json_schema_mode_sends_the_schema(monkeypatch):
     assert fmt["type"] == "json_schema" and fmt["json_schema"]["name"] == "Verdict"
     assert fmt["json_schema"]["schema"]["required"] == ["op", "keep"]
     assert call.parsed == {"op": "skip", "keep": False}
+
+
+def test_a_connection_error_names_the_endpoint() -> None:
+    """Nothing listens on the port: the error, after the bounded retries, says where."""
+    import socket
+
+    with socket.socket() as s:  # a free loopback port that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    llm = build_llm({"provider": "openai", "model": "fake", "base_url": url,
+                     "max_retries": 1, "retry_initial_s": 0.01, "timeout_s": 5})
+    with pytest.raises(LLMError) as err:
+        asyncio.run(llm.complete("analyst", [{"role": "user", "content": "?"}], Verdict))
+    assert f"(endpoint {url})" in str(err.value) and "gave up after 2 attempt(s)" in str(err.value)

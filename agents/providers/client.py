@@ -179,6 +179,10 @@ class LLM:
                     result = await self._attempt(msgs, schema)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded, then raised
             cause = _describe(exc)
+            endpoint = getattr(self.config, "base_url", None) or getattr(self.config, "host",
+                                                                         None)
+            if endpoint:  # a connection error should say where it tried to connect
+                cause = f"{cause} (endpoint {endpoint})"
             if is_transient(exc):
                 cause = f"gave up after {len(retries) + 1} attempt(s): {cause}"
             call = LLMCall(

@@ -28,6 +28,22 @@ _CIFAR = {
 }
 
 
+OFFICIAL_MD5 = {  # the files of the official python versions (as torchvision checks them)
+    "cifar-10-batches-py": {
+        "data_batch_1": "c99cafc152244af753f735de768cd75f",
+        "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+        "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
+        "data_batch_4": "634d18415352ddfa80567beed471001a",
+        "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
+        "test_batch": "40351d587109b95175f43aff81a1287e"},
+    "cifar-100-python": {
+        "train": "16019d7e3df5f24257cddd939b257f8d",
+        "test": "f0ef6b0ae62326f3e7ffdfab6717acfc"},
+}
+"""MD5 of every CIFAR file lapt reads: a file that is not the official one is never
+unpickled (unpickling runs whatever a crafted file asks for)."""
+
+
 class DataError(FileNotFoundError):
     """A data set is missing or malformed; the message says where it was looked for."""
 
@@ -114,7 +130,8 @@ def default_data_root() -> Path:
 
 
 def load_data(name: str = "digits", root: str | Path | None = None, val_size: float = 0.1,
-              seed: int = 0, augment: bool | None = None) -> ImageData:
+              seed: int = 0, augment: bool | None = None, *,
+              trust_unverified: bool = False) -> ImageData:
     """Load a data set by name: ``digits`` (embedded), ``cifar10`` or ``cifar100`` (local).
 
     Args:
@@ -123,6 +140,8 @@ def load_data(name: str = "digits", root: str | Path | None = None, val_size: fl
             digits split is fixed at 60/20/20).
         seed: the deterministic split's seed.
         augment: crop-and-flip augmentation; default on for CIFAR, off for digits.
+        trust_unverified: read CIFAR files whose MD5 is not the official one (files you
+            made yourself); by default they are refused before being unpickled.
 
     Raises:
         DataError: a CIFAR folder or file is missing, naming the folder and what to put there.
@@ -137,7 +156,7 @@ def load_data(name: str = "digits", root: str | Path | None = None, val_size: fl
         return _digits(seed)
     if name in _CIFAR:
         return _cifar(name, Path(root) if root is not None else default_data_root(), val_size,
-                      seed, True if augment is None else augment)
+                      seed, True if augment is None else augment, trust_unverified)
     raise ValueError(f"unknown data set {name!r}; valid: {', '.join(DATASETS)}")
 
 
@@ -155,7 +174,8 @@ def _digits(seed: int) -> ImageData:
     return ImageData("digits", train, val, test, 10, 16.0, (mean,), (std,), augment=False)
 
 
-def _cifar(name: str, root: Path, val_size: float, seed: int, augment: bool) -> ImageData:
+def _cifar(name: str, root: Path, val_size: float, seed: int, augment: bool,
+           trust_unverified: bool) -> ImageData:
     title, folder, train_files, test_files, label_key, classes, archive = _CIFAR[name]
     where = root / folder
     missing = [f for f in train_files + test_files if not (where / f).is_file()]
@@ -169,6 +189,8 @@ def _cifar(name: str, root: Path, val_size: float, seed: int, augment: bool) -> 
             f"downloads data sets.")
     if not 0.0 < val_size < 1.0:
         raise ValueError(f"val_size must lie in (0, 1), got {val_size}")
+    if not trust_unverified:
+        _verify(where, folder, train_files + test_files)
     xs, ys = _read_batches(where, train_files, label_key)
     xt, yt = _read_batches(where, test_files, label_key)
     order = torch.from_numpy(np.random.default_rng(seed).permutation(len(ys)))
@@ -179,6 +201,19 @@ def _cifar(name: str, root: Path, val_size: float, seed: int, augment: bool) -> 
     std = tuple((train.x.float() / 255).std(dim=(0, 2, 3)).tolist())
     return ImageData(name, train, Split(xs[va], ys[va]), Split(xt, yt), classes, 255.0, mean,
                      std, augment=augment)
+
+
+def _verify(where: Path, folder: str, files: list[str]) -> None:
+    """Refuse, before unpickling anything, files that are not the official ones."""
+    import hashlib
+
+    for f in files:
+        digest = hashlib.md5((where / f).read_bytes(), usedforsecurity=False).hexdigest()
+        if digest != OFFICIAL_MD5[folder][f]:
+            raise DataError(f"{where / f} is not the official CIFAR file (MD5 {digest}, "
+                            f"expected {OFFICIAL_MD5[folder][f]}); lapt unpickles only the "
+                            "official files. Extract the official archive again, or pass "
+                            "trust_unverified=True for files you made yourself")
 
 
 def _read_batches(where: Path, files: list[str],
