@@ -55,12 +55,12 @@ def _layers_field(space: SearchSpace, max_ops: int | None, max_sources: int | No
     if space.fixed_sources:
         sources: tuple[Any, Any] = (SkipJsonSchema[list[int] | None], None)  # type: ignore[misc]
     else:
-        nodes = sorted({s for layer in space.layers for s in layer.sources})
+        nodes: list[Any] = sorted({s for layer in space.layers for s in layer.sources})
         most = max(len(layer.sources) for layer in space.layers)
         src_cap = min(max_sources or most, most)
         sources = (list[Index] | None, Field(
             default=None, description="allowed source nodes (omit: all)",
-            json_schema_extra={"anyOf": [{"type": "array", "items": {"enum": nodes},
+            json_schema_extra={"anyOf": [{"type": "array", "items": {"enum": list(nodes)},
                                           "minItems": 1, "maxItems": src_cap},
                                          {"type": "null"}]}))
     layer = create_model(

@@ -19,7 +19,7 @@ from autogen_core import AgentId, SingleThreadedAgentRuntime
 
 from lapt.spaces import Subspace, get_space
 from lapt.tools import tasks as task_tools
-from lapt.tools.evaluate import Evaluator
+from lapt.tools.evaluate import Evaluation, Evaluator
 
 from ._recording import MessageRecorder, ResumingLLM, SkippingTranscript, UsageMeter
 from .adapter import Adapter
@@ -169,9 +169,13 @@ class Session:
             digest = hashlib.sha1(subspace.model_dump_json().encode()).hexdigest()[:10]
             key = key or f"{task}/{digest}"
         if key not in self._evaluators:
+            name = key
+
+            def record(e: Evaluation) -> None:
+                self.run.append_evaluation(name, e)
+
             ev = task_tools.make_evaluator(
-                self.cfg.space, task, self.cfg.supernet,
-                on_evaluation=lambda e, k=key: self.run.append_evaluation(k, e),
+                self.cfg.space, task, self.cfg.supernet, on_evaluation=record,
                 workdir=self.run.path / "supernets" / key.replace("/", "-"), subspace=subspace)
             ev.preload(self.run.evaluations(key))
             self._evaluators[key] = ev

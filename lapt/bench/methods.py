@@ -146,7 +146,12 @@ def run_lapt(job: Job, status: Status | None = None) -> dict[str, Any]:
         if not rd.finished:
             reporter = Reporter()
             if status is not None:
-                reporter.status = lambda text, r=run_id: status(f"{r}: {text}")
+                say = status
+
+                def tell(text: str, r: str = run_id) -> None:
+                    say(f"{r}: {text}")
+
+                reporter.status = tell
             replay = None
             if job.replay_dir is not None:
                 replay = RunDir(Path(job.replay_dir) / "runs" / run_id)
