@@ -9,8 +9,21 @@ Example:
 from __future__ import annotations
 
 from .config import ConfigError, SessionConfig, load_config, preset_names
+from .results import (
+    EventRecord,
+    IterationRecord,
+    LLMCallRecord,
+    LLMUsage,
+    MessageRecord,
+    RunResult,
+    TaskResult,
+    TranscriptRecord,
+    read_typed_transcript,
+)
 from .rundir import RunDir, list_runs
-from .session import Reporter, RunResult, Session, TaskResult, run_session
+from .session import Reporter, Session, run_session
 
-__all__ = ["ConfigError", "Reporter", "RunDir", "RunResult", "Session", "SessionConfig",
-           "TaskResult", "list_runs", "load_config", "preset_names", "run_session"]
+__all__ = ["ConfigError", "EventRecord", "IterationRecord", "LLMCallRecord", "LLMUsage",
+           "MessageRecord", "Reporter", "RunDir", "RunResult", "Session", "SessionConfig",
+           "TaskResult", "TranscriptRecord", "list_runs", "load_config", "preset_names",
+           "read_typed_transcript", "run_session"]

@@ -23,6 +23,7 @@ from lapt.tools.evaluate import Evaluation
 from .config import ConfigError, SessionConfig, load_config
 from .jsonl import cut_torn_tail, dumps_line, read_records
 from .providers._secrets import scrub
+from .results import RunResult
 from .transcript import Transcript, read_transcript
 
 log = logging.getLogger(__name__)
@@ -128,9 +129,12 @@ class RunDir:
         tmp.write_text(json.dumps(scrub(results), indent=2))
         tmp.replace(self.path / RESULTS)
 
-    def results(self) -> dict[str, Any] | None:
+    def results(self) -> RunResult | None:
+        """The finished run's results (None while it has not finished)."""
         file = self.path / RESULTS
-        return json.loads(file.read_text()) if file.exists() else None
+        if not file.exists():
+            return None
+        return RunResult.model_validate_json(file.read_text(encoding="utf-8"))
 
     def note_start(self, *, resumed: bool, replay_from: RunDir | None,
                    recorded_llm_calls: int) -> None:

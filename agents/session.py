@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -45,6 +45,7 @@ from .providers import (
     ReplayConfig,
     build_llm,
 )
+from .results import IterationRecord, LLMUsage, RunResult, TaskResult
 from .rundir import RunDir
 from .searcher import Searcher
 from .translator import Translator
@@ -57,40 +58,6 @@ class Reporter:
     status: Callable[[str], None] = lambda text: None
     task_started: Callable[[str, int], None] = lambda task, total: None
     evaluated: Callable[[str, int], None] = lambda task, n_evals: None
-
-
-@dataclass
-class TaskResult:
-    """The best architecture found on one target task."""
-
-    task: str
-    arch: str
-    val: float
-    test: float
-    rank: int | None
-    """Rank by test metric in the whole space (tabular spaces), 1 = best."""
-    n_evals: int
-    iterations: list[dict[str, Any]] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class RunResult:
-    """What a session returns and writes to ``results.json``."""
-
-    run_id: str
-    run_dir: str
-    space: str
-    source: str
-    principles: dict[str, Any]
-    tasks: dict[str, TaskResult]
-    llm: dict[str, dict[str, float]]
-    wall_s: float
-
-    def to_json(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
-        return asdict(self)
 
 
 def _seed(*parts: int) -> int:
@@ -225,7 +192,7 @@ class Session:
             P_n, base, omega = P, None, space.full_subspace()
             memory = analysis.exchange  # the task's conversation, continued by every round
             self.reporter.task_started(task, cfg.search.budget)
-            iterations: list[dict[str, Any]] = []
+            iterations: list[IterationRecord] = []
             found: dict[str, EvaluatedArch] = {}
             tr: Translation | None = None
             tr_of: Principles | None = None  # the principles tr translated
@@ -270,11 +237,11 @@ class Session:
                         memory=memory if cfg.adapter.memory else ()), "adapter")
                     P_n, base, branch = ad.principles, ad.base, ad.branch
                     memory += ad.exchange
-                iterations.append({"iteration": g + 1, "subspace_size": omega.cardinality(),
-                                   "subspace_from": origin, "subspace_valid": tr.valid,
-                                   "repairs": tr.repairs, "fallback_reason": tr.fallback_reason,
-                                   "best_val": best, "n_evals": B.n_evals_total,
-                                   "branch": branch, "subspace": omega.model_dump(mode="json")})
+                iterations.append(IterationRecord(
+                    iteration=g + 1, subspace_size=omega.cardinality(), subspace_from=origin,
+                    subspace_valid=tr.valid, repairs=tr.repairs,
+                    fallback_reason=tr.fallback_reason, best_val=best,
+                    n_evals=B.n_evals_total, branch=branch, subspace=omega))
             left = cfg.search.budget - B.n_evals_total
             if B.stop_reason in ("exhausted", "repeats") and left > 0 \
                     and cfg.search.generations is None:
@@ -285,7 +252,8 @@ class Session:
                 B = await send(SearchRequest(task=task, subspace=space.full_subspace(),
                                              budget=left, seed=_seed(cfg.seed, t)), "searcher")
                 found.update((e.arch, e) for e in B.evaluated)
-                iterations[-1]["widened_at"] = cfg.search.budget - left
+                iterations[-1] = iterations[-1].model_copy(
+                    update={"widened_at": cfg.search.budget - left})
             results[task] = self._task_result(task, list(found.values()), iterations)  # line 9
         return P, results
 
@@ -301,7 +269,8 @@ class Session:
             extra = train_final(arch, task, self.cfg.supernet, workdir=self.run.path)
         n_evals = sum(ev.n_evals for k, ev in self._evaluators.items()
                       if k == task or k.startswith(f"{task}/"))
-        return TaskResult(task, top.arch, top.val, top.test, rank, n_evals, iterations, extra)
+        return TaskResult(task=task, arch=top.arch, val=top.val, test=top.test, rank=rank,
+                          n_evals=n_evals, iterations=iterations, extra=extra)
 
     # ----------------------------------------------------------------- driver
     async def arun(self) -> RunResult:
@@ -346,8 +315,9 @@ class Session:
             for llm in llms.values():
                 await llm.close()
         out = RunResult(run_id=self.run.id, run_dir=str(self.run.path), space=cfg.space,
-                        source=cfg.source.task, principles=principles.model_dump(mode="json"),
-                        tasks=results, llm=self.usage.summary(),
+                        source=cfg.source.task, principles=principles,
+                        tasks=results, llm={a: LLMUsage(**u) for a, u in
+                                            self.usage.summary().items()},
                         wall_s=time.perf_counter() - t0)
         self.transcript.event("session_end", results={t: r.arch for t, r in results.items()})
         self.run.write_results(out.to_json())

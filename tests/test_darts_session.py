@@ -33,7 +33,7 @@ def test_darts_session_on_digits(tmp_path):
     assert 0 <= t.test <= 100 and t.rank is None
     # per iteration: population 4 + 1 generation of 4 children, minus repeats
     assert 0 < t.n_evals <= 16
-    assert [i["subspace_size"] for i in t.iterations] == [2 ** 16 * 2_880 ** 2] * 2
+    assert [i.subspace_size for i in t.iterations] == [2 ** 16 * 2_880 ** 2] * 2
     assert t.extra["final_params"] > 0 and 0 <= t.extra["final_test_acc"] <= 100
     rd = RunDir(Path(res.run_dir))
     keys = {line.split('"evaluator": "')[1].split('"')[0]

@@ -46,5 +46,5 @@ def test_embedded_model_full_session(tmp_path):
         assert (c["parsed"] is None) == (c["error"] is not None)
     # every subspace searched was valid or the recorded fallback
     for it in t.iterations:
-        assert it["subspace_valid"] or it["fallback_reason"]
-    assert sum(v["calls"] for v in res.llm.values()) == len(calls)
+        assert it.subspace_valid or it.fallback_reason
+    assert sum(v.calls for v in res.llm.values()) == len(calls)

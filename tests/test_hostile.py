@@ -93,7 +93,7 @@ def _check_run(res: Any) -> None:
         assert (call["parsed"] is None) == (call["error"] is not None)
     for task in res.tasks.values():
         for it in task.iterations:
-            assert it["subspace_valid"] or it["fallback_reason"] or it["subspace_from"] == "kept"
+            assert it.subspace_valid or it.fallback_reason or it.subspace_from == "kept"
 
 
 def _session(tmp: Path, space: str, answers: dict[str, list[str]]) -> None:

@@ -125,4 +125,4 @@ def test_a_resumed_replay_goes_on_replaying(tmp_path: Path) -> None:
     starts = replay.lineage()
     assert [s["start"] for s in starts] == ["new", "resume"]
     assert all(s["replay_from"] == original.run_dir for s in starts)
-    assert replay.results()["tasks"]["cifar10"]["arch"] == original.tasks["cifar10"].arch
+    assert replay.results().tasks["cifar10"].arch == original.tasks["cifar10"].arch

@@ -9,7 +9,6 @@ some points; the parent resumes it in-process.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 from pathlib import Path
@@ -122,8 +121,7 @@ def _run_killed(cfg: Any, kind: str, replay: RunDir | None, k: int) -> RunDir:
 def _summary(rd: RunDir) -> dict[str, Any]:
     res = rd.results()
     assert res is not None
-    return {t: (v["arch"], v["val"], v["n_evals"], json.dumps(v["iterations"]))
-            for t, v in res["tasks"].items()}
+    return {t: (v.arch, v.val, v.n_evals, v.iterations) for t, v in res.tasks.items()}
 
 
 @pytest.mark.parametrize("kind", ["function", "manual", "replay"])

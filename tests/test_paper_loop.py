@@ -12,7 +12,6 @@ import pytest
 
 from lapt.agents import ConfigError, RunDir, load_config, run_session
 from lapt.agents.transcript import read_transcript
-from lapt.spaces import Subspace
 from lapt.tools.tasks import source_archive
 
 from .scripted import Script, analyst_answer, translator_answer
@@ -44,7 +43,7 @@ def test_the_schedule_adapts_at_the_configured_counts(tmp_path):
     script = Script(analyst=[with_layers(CONV)])
     res = run_session(load_config(paper_config(tmp_path)), llms=llms_for(script))
     its = res.tasks["cifar10"].iterations
-    assert [i["n_evals"] for i in its] == [10, 15, 30]
+    assert [i.n_evals for i in its] == [10, 15, 30]
     msgs = [r for r in read_transcript(Path(res.run_dir), kind="message")]
     requests = [m["payload"] for m in msgs if m["type"] == "adapt_request"]
     # Algorithm 2 sees every cell found so far, best first
@@ -74,15 +73,15 @@ def test_the_population_persists_across_an_adaptation(tmp_path):
     assert first_new.ops[5] in ("nor_conv_1x1", "skip_connect")
     assert any(sum(x != y for x, y in zip(a.ops[:5], first_new.ops[:5])) <= 1 for a in before)
     its = res.tasks["cifar10"].iterations
-    assert its[0]["subspace_from"] == "analyst" and its[1]["subspace_from"] == "translator"
+    assert its[0].subspace_from == "analyst" and its[1].subspace_from == "translator"
 
 
 def test_the_analysts_layers_are_the_first_subspace(tmp_path):
     script = Script(analyst=[with_layers(CONV)])
     res = run_session(load_config(paper_config(tmp_path)), llms=llms_for(script))
     it = res.tasks["cifar10"].iterations[0]
-    assert it["subspace_from"] == "analyst" and it["subspace_size"] == 2 ** 6
-    assert all(sorted(layer["ops"]) == sorted(CONV) for layer in it["subspace"]["layers"])
+    assert it.subspace_from == "analyst" and it.subspace_size == 2 ** 6
+    assert all(sorted(layer.ops) == sorted(CONV) for layer in it.subspace.layers)
     # the first subspace cost no Translator call; the first adaptation's principles did,
     # and the second adaptation gave the same principles, so their subspace was kept
     assert script.calls["translator"] == 1
@@ -90,7 +89,7 @@ def test_the_analysts_layers_are_the_first_subspace(tmp_path):
     script = Script(analyst=[with_layers(CONV)])
     cfg = paper_config(tmp_path, analyst={"first_subspace": False})
     res = run_session(load_config(cfg), llms=llms_for(script))
-    assert res.tasks["cifar10"].iterations[0]["subspace_from"] == "translator"
+    assert res.tasks["cifar10"].iterations[0].subspace_from == "translator"
     first = [c for c in llm_calls(res) if c["agent"] == "translator"][0]
     assert "The analysis proposed these operators per layer" in first["messages"][-1]["content"]
 
@@ -104,7 +103,7 @@ def test_the_cap_is_enforced_through_a_repair(tmp_path):
     assert "at most 2 operators per layer: layer 0 (3), layer 1 (3)" in repair
     assert "layer 5 (3)" in repair
     it = res.tasks["cifar10"].iterations[0]
-    assert it["subspace_valid"] and it["repairs"] == 1 and it["subspace_size"] == 2 ** 6
+    assert it.subspace_valid and it.repairs == 1 and it.subspace_size == 2 ** 6
     # the schema shown (and used for constrained decoding) says so too
     schema = json.loads(calls[0]["messages"][-1]["content"].split("this schema: ")[1]
                         .split("\nNotes:")[0])
@@ -118,7 +117,7 @@ def test_the_analysts_layers_that_break_the_cap_are_repaired(tmp_path):
     calls = [c for c in llm_calls(res) if c["agent"] == "analyst"]
     assert len(calls) == 2
     assert "layers: - at most 2 operators per layer" in calls[1]["messages"][-1]["content"]
-    assert res.tasks["cifar10"].iterations[0]["subspace_from"] == "analyst"
+    assert res.tasks["cifar10"].iterations[0].subspace_from == "analyst"
 
 
 def test_the_adapter_continues_the_conversation_of_the_analysis(tmp_path):
@@ -214,7 +213,7 @@ def test_manual_answers_live_per_run_and_resume_reads_the_next_file(tmp_path):
     res = run_session(cfg, run=run, resume=True)
     adapters = [c for c in llm_calls(res) if c["agent"] == "adapter" and c["raw"]]
     assert [json.loads(c["raw"])["observations"] for c in adapters] == ["first", "second"]
-    last = res.tasks["cifar10"].iterations[2]["subspace"]["layers"][0]["ops"]
+    last = res.tasks["cifar10"].iterations[2].subspace.layers[0].ops
     assert sorted(last) == ["nor_conv_1x1", "skip_connect"]
 
 
@@ -235,8 +234,8 @@ def test_a_subspace_without_any_known_best_cell_is_repaired(tmp_path):
     assert "(the best: layer 0 nor_conv_3x3" in analyst[1]["messages"][-1]["content"]
     its = res.tasks["cifar10"].iterations
     # no usable per-layer list: the Translator made the first subspace, after one repair
-    assert its[0]["subspace_from"] == "translator" and its[0]["repairs"] == 1
-    searched = Subspace.model_validate(its[0]["subspace"])
+    assert its[0].subspace_from == "translator" and its[0].repairs == 1
+    searched = its[0].subspace
     archive = source_archive("nb201", "ImageNet16-120", 20)
     assert any(searched.contains(a) for a in archive)
 
@@ -250,8 +249,8 @@ def test_a_spent_last_subspace_goes_on_in_the_whole_space(tmp_path):
     script = Script(analyst=[with_layers(CONV)], translator=[tiny, tiny])
     res = run_session(load_config(paper_config(tmp_path)), llms=llms_for(script))
     t = res.tasks["cifar10"]
-    assert t.n_evals == 30 and t.iterations[-1]["subspace_size"] == 2
-    spent = t.iterations[-1]["widened_at"]
+    assert t.n_evals == 30 and t.iterations[-1].subspace_size == 2
+    spent = t.iterations[-1].widened_at
     assert 10 < spent <= 12  # the first block, then at most the 2 cells
     events = [e for e in RunDir(Path(res.run_dir)).records("event")
               if e["name"] == "subspace_exhausted"]

@@ -54,8 +54,8 @@ def test_nb201_session_end_to_end(tmp_path):
         assert (t.val, t.test, t.rank) == (rec.val, rec.test, rec.rank)
         assert set(arch.ops) <= allowed  # searched inside the translated subspace
         assert t.n_evals <= cfg.search.budget
-        assert len(t.iterations) == 3 and all(i["subspace_valid"] for i in t.iterations)
-        assert t.iterations[0]["subspace_size"] == 2 ** 6
+        assert len(t.iterations) == 3 and all(i.subspace_valid for i in t.iterations)
+        assert t.iterations[0].subspace_size == 2 ** 6
     rd = RunDir(Path(res.run_dir))
     # the Adapter after every iteration but the last (its P_n would go unused); the
     # Translator again only when the principles changed
@@ -64,9 +64,9 @@ def test_nb201_session_end_to_end(tmp_path):
     for e in kept:  # a kept subspace is the one searched before, and the Adapter updated
         its = res.tasks[e["data"]["task"]].iterations
         g = e["data"]["iteration"]
-        assert its[g - 1]["subspace"] == its[g - 2]["subspace"]
-        assert its[g - 2]["branch"] == "update"
-    assert rd.finished and rd.results()["tasks"]["cifar10"]["arch"] == res.tasks["cifar10"].arch
+        assert its[g - 1].subspace == its[g - 2].subspace
+        assert its[g - 2].branch == "update"
+    assert rd.finished and rd.results().tasks["cifar10"].arch == res.tasks["cifar10"].arch
     # every LLM call and every message is in the transcript
     recs = read_transcript(rd.path)
     calls = [r for r in recs if r["kind"] == "llm_call"]
@@ -82,7 +82,7 @@ def test_nb201_session_end_to_end(tmp_path):
     assert types.count("adapt_request") == 4 and types.count("adaptation") == 4
     evals = rd.evaluations()
     assert len(evals) == sum(t.n_evals for t in res.tasks.values())
-    assert res.llm["translator"]["calls"] == n_tr
+    assert res.llm["translator"].calls == n_tr
 
 
 def test_trans101_session_end_to_end(tmp_path):
@@ -111,8 +111,8 @@ def test_adapter_branches(tmp_path):
     script = Script(translator=[first, bad, bad])
     cfg, res = run(tmp_path, script, targets=["cifar10"])
     its = res.tasks["cifar10"].iterations
-    assert its[0]["branch"] == "update"
-    assert its[1]["branch"] == "explore"
+    assert its[0].branch == "update"
+    assert its[1].branch == "explore"
     recs = read_transcript(Path(res.run_dir), kind="llm_call")
     adapter_prompts = [r["messages"][-1]["content"] for r in recs if r["agent"] == "adapter"]
     assert "Update these design principles" in adapter_prompts[0]
@@ -131,7 +131,7 @@ def test_without_adaptation_never_calls_adapter(tmp_path):
     script = Script()
     cfg, res = run(tmp_path, script, adapter={"enabled": False})
     assert "adapter" not in script.calls
-    assert all(i["branch"] is None for t in res.tasks.values() for i in t.iterations)
+    assert all(i.branch is None for t in res.tasks.values() for i in t.iterations)
 
 
 def test_bad_answers_are_repaired_or_recorded(tmp_path):
@@ -158,10 +158,10 @@ def test_bad_answers_are_repaired_or_recorded(tmp_path):
         a: build_llm(script.provider().model_copy(update={"retry_initial_s": 0.01}))
         for a in ("analyst", "translator", "adapter")})
     its = res.tasks["cifar10"].iterations
-    assert its[0]["subspace_valid"] and its[0]["repairs"] == 2
-    assert not its[1]["subspace_valid"]
-    assert its[1]["fallback_reason"].startswith("no valid subspace after 2 repairs")
-    assert its[1]["subspace"] == its[0]["subspace"]  # the last valid subspace was kept
+    assert its[0].subspace_valid and its[0].repairs == 2
+    assert not its[1].subspace_valid
+    assert its[1].fallback_reason.startswith("no valid subspace after 2 repairs")
+    assert its[1].subspace == its[0].subspace  # the last valid subspace was kept
     recs = read_transcript(Path(res.run_dir), kind="llm_call")
     analyst = [r for r in recs if r["agent"] == "analyst"]
     assert [r["parsed"] is None for r in analyst] == [True, True, False]
@@ -255,7 +255,7 @@ def test_resume_after_kill_equals_uninterrupted_run(tmp_path):
     assert len(keys) == len(set(keys))
     assert len(after) == sum(t.n_evals for t in whole.tasks.values())
     # the resumed run asked the model only for the calls the killed one had not answered
-    total = sum(a["calls"] for a in whole.llm.values())
+    total = sum(a.calls for a in whole.llm.values())
     assert sum(script.calls.values()) == total - n_calls_before
     recs = rd.records("llm_call")
     assert len(recs) == total
@@ -324,3 +324,36 @@ def test_translator_schema_leaves_no_room_for_an_empty_list(space: str) -> None:
     # parsing stays lenient: an empty list reaches the validator and its message
     model = translator_schema(space)
     assert model.model_validate({"layers": [{"layer": 0, "ops": ["none"], "sources": []}]})
+
+
+def test_records_read_back_typed(tmp_path, caplog):
+    """results.json reads back as RunResult; the transcript as one discriminated union;
+    a damaged line is skipped with a warning naming the file and line."""
+    from lapt.agents import (
+        EventRecord,
+        LLMCallRecord,
+        MessageRecord,
+        RunResult,
+        read_typed_transcript,
+    )
+    from lapt.agents.messages import Analysis
+
+    cfg, res = run(tmp_path, Script())
+    rd = RunDir(Path(res.run_dir))
+    back = rd.results()
+    assert isinstance(back, RunResult) and back.tasks == res.tasks
+    assert back.principles.model_dump() == res.principles.model_dump()
+    path = rd.path / "transcript.jsonl"
+    lines = path.read_text().split("\n")
+    lines.insert(3, '{"kind": "nonsense", "seq": 1}')
+    lines.insert(5, "not json \u2028 at all")
+    path.write_text("\n".join(lines))
+    records = read_typed_transcript(rd.path)
+    kinds = {type(r) for r in records}
+    assert kinds == {MessageRecord, LLMCallRecord, EventRecord}
+    assert len(records) == len(lines) - 3  # the two bad lines and the final empty one
+    analysis = next(r for r in records if isinstance(r, MessageRecord) and r.type == "analysis")
+    assert (Analysis.model_validate(analysis.payload).principles.model_dump()
+            == res.principles.model_dump())
+    assert "transcript.jsonl:4: skipping a record of no known shape" in caplog.text
+    assert "transcript.jsonl:6: skipping a line that is not JSON" in caplog.text

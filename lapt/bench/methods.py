@@ -164,20 +164,20 @@ def run_lapt(job: Job, status: Status | None = None) -> dict[str, Any]:
         results = rd.results()
         assert results is not None
         runs.append(str(path))
-        for agent, row in results["llm"].items():
+        for agent, usage in results.llm.items():
             acc = llm.setdefault(agent, {})
-            for k, v in row.items():
+            for k, v in usage.model_dump().items():
                 acc[k] = acc.get(k, 0) + v
         for agent in ("analyst", "translator", "adapter"):
             p = cfg.provider(agent)
             providers[agent] = f"{p.provider}:{p.model}"
         for task in cfg.targets:
             rec = history(space, rd.evaluations(task), job.budget)
-            rec["subspaces"] = [i["subspace"] for i in results["tasks"][task]["iterations"]]
-            keys = ("subspace_size", "subspace_from", "subspace_valid", "branch", "best_val",
-                    "fallback_reason")
-            rec["iterations"] = [{k: i.get(k) for k in keys}
-                                 for i in results["tasks"][task]["iterations"]]
+            its = results.tasks[task].iterations
+            rec["subspaces"] = [i.subspace.model_dump(mode="json") for i in its]
+            rec["iterations"] = [i.model_dump(mode="json", include={
+                "subspace_size", "subspace_from", "subspace_valid", "branch", "best_val",
+                "fallback_reason"}) for i in its]
             tasks[task] = rec
     return {"tasks": tasks, "llm": llm, "providers": providers, "runs": runs}
 

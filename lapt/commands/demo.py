@@ -48,7 +48,7 @@ def demo(
         table.add_column(col)
     for t in result.tasks.values():
         top = evals_to_top_q(run.evaluations(t.task), bench, t.task, 0.001, by="val")
-        sizes = " -> ".join(f"{i['subspace_size']:,}" for i in t.iterations)
+        sizes = " -> ".join(f"{i.subspace_size:,}" for i in t.iterations)
         table.add_row(t.task, f"{t.test:.2f}", f"{t.rank:,}" if t.rank else "-",
                       str(top.evals) if top.reached else "not reached", sizes)
     console.print(table)

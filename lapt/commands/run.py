@@ -105,19 +105,19 @@ def run(
 
 def _print_results(rd: RunDir) -> None:
     """The table of a finished run, from its results.json."""
-    results = rd.results() or {}
-    table = Table(title=f"best cell per task ({results.get('space')}, source "
-                        f"{results.get('source')})")
+    results = rd.results()
+    if results is None:
+        raise _fail(f"run {rd.id} has no results.json")
+    table = Table(title=f"best cell per task ({results.space}, source {results.source})")
     for col in ("task", "architecture", "val", "test", "rank", "evaluations"):
         table.add_column(col, overflow="fold")
-    for t in (results.get("tasks") or {}).values():
-        table.add_row(t["task"], t["arch"], f"{t['val']:.3f}", f"{t['test']:.3f}",
-                      "-" if t.get("rank") is None else f"{t['rank']:,}", str(t["n_evals"]))
+    for t in results.tasks.values():
+        table.add_row(t.task, t.arch, f"{t.val:.3f}", f"{t.test:.3f}",
+                      "-" if t.rank is None else f"{t.rank:,}", str(t.n_evals))
     console.print(table)
-    llm = results.get("llm") or {}
-    calls = sum(v["calls"] for v in llm.values())
-    tokens = sum(v["prompt_tokens"] + v["completion_tokens"] for v in llm.values())
-    console.print(f"{calls} LLM calls, {tokens:,} tokens, {results.get('wall_s', 0):.1f} s")
+    calls = sum(u.calls for u in results.llm.values())
+    tokens = sum(u.prompt_tokens + u.completion_tokens for u in results.llm.values())
+    console.print(f"{calls} LLM calls, {tokens:,} tokens, {results.wall_s:.1f} s")
     console.print(f"run folder: {rd.path}")
 
 
