@@ -22,7 +22,7 @@ from lapt.tools.evaluate import Evaluation
 
 from .config import ConfigError, SessionConfig, load_config
 from .jsonl import cut_torn_tail, dumps_line, read_records
-from .providers._secrets import scrub
+from .providers import scrub
 from .results import RunResult
 from .transcript import Transcript, read_transcript
 

@@ -20,6 +20,7 @@ from autogen_core import AgentId, SingleThreadedAgentRuntime
 from lapt.spaces import Subspace, get_space
 from lapt.tools import tasks as task_tools
 from lapt.tools.evaluate import Evaluation, Evaluator
+from lapt.tools.search import derive_seed
 
 from ._recording import MessageRecorder, ResumingLLM, SkippingTranscript, UsageMeter
 from .adapter import Adapter
@@ -58,10 +59,6 @@ class Reporter:
     status: Callable[[str], None] = lambda text: None
     task_started: Callable[[str, int], None] = lambda task, total: None
     evaluated: Callable[[str, int], None] = lambda task, n_evals: None
-
-
-def _seed(*parts: int) -> int:
-    return int(np.random.SeedSequence(list(parts)).generate_state(1)[0])
 
 
 class Session:
@@ -157,14 +154,14 @@ class Session:
             s = self.cfg.search
             ev = self._evaluator(src.task, self.space.full_subspace())
             pop = min(s.population, src.search)
-            rea(ev, src.search, seed=_seed(self.cfg.seed, 0), population=pop,
+            rea(ev, src.search, seed=derive_seed(self.cfg.seed, 0), population=pop,
                 tournament=min(s.tournament, pop), mutation_layers=s.mutations)
             archs = [e.arch for e in sorted(ev.history, key=lambda e: -e.val)[: src.top_k]]
         elif task_tools.is_tabular(self.cfg.space):
             archs = task_tools.source_archive(self.cfg.space, src.task, src.top_k)
         else:
             ev = self._evaluator(src.task, self.space.full_subspace(), key=f"source:{src.task}")
-            rng = np.random.default_rng(_seed(self.cfg.seed, 0))
+            rng = np.random.default_rng(derive_seed(self.cfg.seed, 0))
             n = max(src.sample, src.top_k)
             while ev.n_evals < n:
                 ev.evaluate(self.space.sample(rng))
@@ -223,8 +220,8 @@ class Session:
                 self.reporter.status(f"{task}: iteration {g + 1}/{G}: searching "
                                      f"{omega.cardinality():,} cells")
                 B: SearchResult = await send(SearchRequest(                        # line 5
-                    task=task, subspace=omega, budget=blocks[g], seed=_seed(cfg.seed, t)),
-                    "searcher")
+                    task=task, subspace=omega, budget=blocks[g],
+                    seed=derive_seed(cfg.seed, t)), "searcher")
                 found.update((e.arch, e) for e in B.evaluated)
                 best = B.best.val                                                   # line 6
                 branch = None
@@ -250,7 +247,8 @@ class Session:
                 self.transcript.event("subspace_exhausted", task=task, n_evals=B.n_evals_total,
                                       searching="the whole space", budget=left)
                 B = await send(SearchRequest(task=task, subspace=space.full_subspace(),
-                                             budget=left, seed=_seed(cfg.seed, t)), "searcher")
+                                             budget=left, seed=derive_seed(cfg.seed, t)),
+                               "searcher")
                 found.update((e.arch, e) for e in B.evaluated)
                 iterations[-1] = iterations[-1].model_copy(
                     update={"widened_at": cfg.search.budget - left})

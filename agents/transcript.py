@@ -23,7 +23,7 @@ from typing import Any, Self
 from pydantic import BaseModel
 
 from .jsonl import cut_torn_tail, dumps_line, read_records
-from .providers._secrets import register_secret_env, scrub
+from .providers import register_secret_env, scrub
 from .providers.records import LLMCall
 
 __all__ = ["TRANSCRIPT_NAME", "Transcript", "read_transcript", "transcript_path"]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from lapt.spaces import Arch, SearchSpace
 
 if TYPE_CHECKING:
-    from lapt.spaces._tables import TabularBenchmark
+    from lapt.spaces import TabularBenchmark
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class Evaluator(abc.ABC):
 
 
 class TabularEvaluator(Evaluator):
-    """Table lookup on a :class:`~lapt.spaces._tables.TabularBenchmark`: val searched, test reported.
+    """Table lookup on a :class:`~lapt.spaces.TabularBenchmark`: val searched, test reported.
 
     Example:
         >>> from lapt.spaces import nb201

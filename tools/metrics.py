@@ -29,7 +29,7 @@ from lapt.spaces import Arch, SpaceError, Subspace
 from ._search_base import SearchResult
 
 if TYPE_CHECKING:
-    from lapt.spaces._tables import TabularBenchmark
+    from lapt.spaces import TabularBenchmark
 
 
 class _Scored(Protocol):

@@ -24,6 +24,21 @@ from ._search_base import SearchError, SearchResult, StopReason, Strategy, Trial
 from ._strategies import REA, LocalSearch, RandomSearch
 from .evaluate import Evaluator
 
+
+def derive_seed(*parts: int) -> int:
+    """A 32-bit seed from integers (a run seed, a task number ...), the same everywhere:
+    a LAPT session's search on target task ``t`` of seed ``s`` and a bench baseline's
+    both use ``derive_seed(s, t)``, so with the whole space as subspace they are one REA.
+
+    Example:
+        >>> derive_seed(0, 1) == derive_seed(0, 1) != derive_seed(1, 0)
+        True
+    """
+    import numpy as np
+
+    return int(np.random.SeedSequence(list(parts)).generate_state(1)[0])
+
+
 STRATEGIES: dict[str, type[Strategy]] = {"rea": REA, "random": RandomSearch,
                                          "local": LocalSearch}
 """Strategy classes by name."""
@@ -160,6 +175,6 @@ def local_search(evaluator: Evaluator, budget: int, subspace: Subspace | None = 
     return search("local", evaluator, budget, subspace, seed, max_repeats=max_repeats)
 
 
-__all__ = ["REA", "STRATEGIES", "LocalSearch", "RandomSearch", "SearchError", "SearchResult",
+__all__ = ["REA", "STRATEGIES", "derive_seed", "LocalSearch", "RandomSearch", "SearchError", "SearchResult",
            "StopReason", "Strategy", "Trial", "local_search", "random_search", "rea",
            "run_search", "search"]

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from lapt.spaces import Arch, SearchSpace, SpaceError, get_space
-from lapt.spaces._tables import TabularBenchmark
+from lapt.spaces import Arch, SearchSpace, SpaceError, TabularBenchmark, get_space
 
 from .evaluate import Evaluation, Evaluator
 

@@ -15,6 +15,7 @@ from ._local import LocalClient
 from ._manual import answer_file
 from ._parsing import extract_json, parse_answer
 from ._replay import ReplayError
+from ._secrets import register_secret_env, scrub, scrub_text
 from .client import LLM, ChatModel, Sink, build_llm, to_llm_messages
 from .config import (
     SMALL_ANSWERS,
@@ -55,6 +56,9 @@ __all__ = [
     "Sink",
     "answer_file",
     "build_llm",
+    "register_secret_env",
+    "scrub",
+    "scrub_text",
     "is_loopback_url",
     "embedded_model_path",
     "extract_json",

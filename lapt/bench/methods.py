@@ -17,11 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from lapt.spaces import Subspace
 from lapt.tools.evaluate import Evaluation, TabularEvaluator
-from lapt.tools.search import search
+from lapt.tools.search import derive_seed, search
 from lapt.tools.stats import principle_stats, stats_subspace
 from lapt.tools.tasks import benchmark, source_archive
 
@@ -50,8 +48,9 @@ class Job:
 
 
 def task_seed(seed: int, t: int) -> int:
-    """The search seed of target task number ``t`` in bench seed ``seed``."""
-    return int(np.random.SeedSequence([seed, t]).generate_state(1)[0])
+    """The search seed of target task number ``t`` in bench seed ``seed`` (a LAPT session
+    derives the same one, see :func:`lapt.tools.search.derive_seed`)."""
+    return derive_seed(seed, t)
 
 
 def history(space: Any, evals: list[Evaluation], budget: int) -> dict[str, list]:
