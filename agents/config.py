@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lapt.spaces import get_space, space_names
+from lapt.tools.supernet_settings import SupernetSettings
 
 from .providers import AnswerSize, LlamaCppConfig, ProviderConfig, parse_provider_config
 
@@ -126,22 +127,6 @@ class AdapterConfig(_AgentConfig):
     max_repairs: int = Field(2, ge=0)
     memory: bool = Field(True, description=(
         "the Adapter continues the task's conversation that holds the original analysis"))
-
-
-class SupernetSettings(_Strict):
-    """DARTS only: the weight-sharing evaluator and the final training."""
-
-    data_root: str | None = Field(None, description="folder holding CIFAR in torchvision layout")
-    width: int = Field(8, gt=0, description="supernet channels")
-    cells: int = Field(3, gt=0, description="supernet cells")
-    epochs: int = Field(30, gt=0, description="supernet epochs (single-path sampling)")
-    batch_size: int = Field(32, gt=0)
-    lr: float = Field(0.05, gt=0)
-    final_epochs: int = Field(20, ge=0, description="training of the final cell from scratch")
-    final_width: int = Field(16, gt=0)
-    final_cells: int = Field(5, gt=0)
-    device: str = Field("auto", description="auto (CUDA when present), cpu, cuda")
-    cpu_threads: int | None = Field(None, gt=0, description="torch threads on the CPU")
 
 
 class SessionConfig(_Strict):

@@ -250,13 +250,10 @@ def test_bad_configs_are_refused(darts: DartsSpace, small_digits: ImageData) -> 
 
 
 def test_session_entry_points(darts: DartsSpace, tmp_path: Path) -> None:
-    from types import SimpleNamespace
+    from lapt.tools.supernet import SupernetSettings, make_supernet_evaluator, train_final
 
-    from lapt.tools.supernet import make_supernet_evaluator, train_final
-
-    settings = SimpleNamespace(data_root=None, width=4, cells=3, epochs=1, batch_size=64,
-                               lr=0.025, device="cpu", final_width=4, final_cells=3,
-                               final_epochs=1)
+    settings = SupernetSettings(width=4, cells=3, epochs=1, batch_size=64, lr=0.025,
+                                device="cpu", final_width=4, final_cells=3, final_epochs=1)
     ev = make_supernet_evaluator("digits", settings, conv_subspace(darts), tmp_path / "sn",
                                  progress=False)
     assert ev.task == "digits" and (tmp_path / "sn" / "epoch-0001.pt").is_file()

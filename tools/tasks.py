@@ -13,6 +13,7 @@ from typing import Any
 from lapt.spaces import Arch, SearchSpace, SpaceError, TabularBenchmark, get_space
 
 from .evaluate import Evaluation, Evaluator
+from .supernet_settings import SupernetSettings
 
 DARTS_TASKS = {
     "digits": "8x8 handwritten digits (scikit-learn), 10 classes: the embedded CPU-sized task",
@@ -53,7 +54,7 @@ def task_description(space: str, task: str) -> str:
     return f"{info.description}; metric: {info.metric}, higher is better"
 
 
-def make_evaluator(space: str, task: str, settings: Any = None,
+def make_evaluator(space: str, task: str, settings: SupernetSettings | None = None,
                    on_evaluation: Callable[[Evaluation], None] | None = None,
                    workdir: Any = None, subspace: Any = None) -> Evaluator:
     """The evaluator of ``task`` in ``space`` (tabular lookup, or a DARTS supernet).

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+from ..supernet_settings import SupernetSettings
 from .data import DATASETS, DataError, ImageData, Split, default_data_root, load_data
 from .evaluator import SupernetEvaluator
 from .model import DartsNetwork, StandaloneNetwork, Supernet, count_parameters
@@ -30,6 +31,7 @@ from .train import (
 )
 
 __all__ = [
+    "SupernetSettings",
     "DATASETS", "DartsNetwork", "DataError", "ImageData", "Split", "StandaloneNetwork",
     "Supernet", "SupernetEvaluator", "TrainConfig", "accuracy", "count_parameters",
     "default_data_root", "latest_checkpoint", "load_data", "load_supernet",
