@@ -165,20 +165,7 @@ class SessionConfig(_Strict):
     @field_validator("providers", mode="before")
     @classmethod
     def _providers(cls, v: Any) -> Any:
-        if not isinstance(v, dict):
-            raise ValueError("providers must map 'default' or an agent name to a provider config")
-        bad = [k for k in v if k not in ("default", *AGENTS)]
-        if bad:
-            raise ValueError(f"unknown providers key(s) {bad}; valid: default, {', '.join(AGENTS)}")
-        out = {}
-        for k, c in v.items():
-            try:
-                out[k] = parse_provider_config(c)
-            except ValidationError as err:
-                why = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'provider'}: {e['msg']}"
-                                for e in err.errors())
-                raise ValueError(f"providers.{k}: {why}") from None
-        return out
+        return parse_providers(v)
 
     @model_validator(mode="after")
     def _tasks(self) -> SessionConfig:
@@ -232,6 +219,28 @@ class SessionConfig(_Strict):
             k: {"provider": "function", "model": c.model} if c.provider == "function"
             else c.model_dump(mode="json") for k, c in self.providers.items()}
         return yaml.safe_dump(data, sort_keys=False)
+
+
+def parse_providers(data: Any) -> dict[str, ProviderConfig]:
+    """A ``providers:`` mapping ('default' and agent names to provider configs), validated.
+
+    Raises:
+        ValueError: naming the bad key or field and the valid choices.
+    """
+    if not isinstance(data, dict):
+        raise ValueError("providers must map 'default' or an agent name to a provider config")
+    bad = [k for k in data if k not in ("default", *AGENTS)]
+    if bad:
+        raise ValueError(f"unknown providers key(s) {bad}; valid: default, {', '.join(AGENTS)}")
+    out = {}
+    for k, c in data.items():
+        try:
+            out[k] = parse_provider_config(c)
+        except ValidationError as err:
+            why = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'provider'}: {e['msg']}"
+                            for e in err.errors())
+            raise ValueError(f"providers.{k}: {why}") from None
+    return out
 
 
 def preset_names() -> list[str]:

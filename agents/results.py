@@ -16,11 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from lapt.spaces import Subspace
 
 from .jsonl import log, read_records
-from .messages import Principles
+from .messages import AgentMessage, Principles
 from .providers.records import LLMCall
 
 __all__ = ["EventRecord", "IterationRecord", "LLMCallRecord", "LLMUsage", "MessageRecord",
            "RunResult", "TaskResult", "TranscriptRecord", "read_typed_transcript"]
+
+
+AgentMessageType = Any  # one of the messages in lapt.agents.messages.AgentMessage
+_MESSAGE: TypeAdapter[Any] = TypeAdapter(AgentMessage)
 
 
 class _Frozen(BaseModel):
@@ -104,6 +108,10 @@ class MessageRecord(_Record):
     recipient: str
     type: str
     payload: dict[str, Any]
+
+    def message(self) -> AgentMessageType:
+        """The payload as the typed agent message it was (an Analysis, a Translation ...)."""
+        return _MESSAGE.validate_python(self.payload)
 
 
 class LLMCallRecord(_Record, LLMCall):

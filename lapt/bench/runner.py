@@ -38,7 +38,7 @@ def load_providers(source: str | Path | dict[str, Any]) -> dict[str, Any]:
     a ``providers`` mapping ('default' / agent names), or one provider (``provider: ...``)."""
     import yaml
 
-    from lapt.agents import ConfigError, load_config
+    from lapt.agents.config import parse_providers
 
     data: Any = source
     if not isinstance(source, dict):
@@ -57,11 +57,9 @@ def load_providers(source: str | Path | dict[str, Any]) -> dict[str, Any]:
     elif "provider" in data:
         data = {"default": data}
     try:
-        cfg = load_config({"space": "nb201", "source": {"task": "ImageNet16-120"},
-                           "targets": ["cifar10"], "providers": data})
-    except ConfigError as err:
+        return dict(parse_providers(data))
+    except ValueError as err:
         raise BenchError(f"provider config {source}: {err}") from None
-    return dict(cfg.providers)
 
 
 def _check(protocol: str, methods: tuple[str, ...], seeds: int, budget: int,
