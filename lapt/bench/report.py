@@ -127,10 +127,21 @@ def subspace_table(records: list[dict[str, Any]]) -> list[str]:
     if not rows:
         return []
     return ["## LAPT subspaces", "", ("Over all seeds and tasks. `valid`: iterations whose "
-            "Translator answer passed validation (else the last valid subspace, at first the "
-            "full space, was kept)."), ""] + _table(
+            "subspace (the Analyst's per-layer operators, or a Translator answer) passed "
+            "validation (else the last valid subspace, at first the full space, was kept)."),
+            ""] + _table(
         ["method", "mean first subspace size", "mean subspace size", "valid", "update / explore"],
         rows)
+
+
+def _loop(proto: Any) -> str:
+    """The LAPT loop of the protocol's preset, in words."""
+    from lapt.agents import load_config
+
+    search = load_config(proto.preset).search
+    return (f"LAPT runs one REA search per task in {proto.iterations} iterations: the "
+            f"Analyst's per-layer operators first, an adaptation after {search.initial} "
+            f"evaluations and then every {search.adapt_every}, r = {proto.top_r}")
 
 
 def render(bd: BenchDir) -> Path:
@@ -139,6 +150,7 @@ def render(bd: BenchDir) -> Path:
     proto = get_protocol(settings["protocol"])
     budget = settings["budget"]
     records = bd.results()
+    loop = _loop(proto)
     rows: list[SeedRow] = all_rows(proto, records)
     write_csv(rows, bd.path / "seeds.csv")
     plots = write_plots(proto, records, budget, bd.path / "plots") if records else []
@@ -148,8 +160,7 @@ def render(bd: BenchDir) -> Path:
              (f"Space {proto.space}; source {proto.source} (top-{proto.top_k} archive, free); "
              f"targets {', '.join(proto.targets)}; budget {budget} unique evaluations per "
              f"target task and seed, the same for every method; REA population "
-             f"{proto.population}, tournament {proto.tournament}; LAPT {proto.iterations} "
-             f"iterations sharing the budget, r = {proto.top_r}. "
+             f"{proto.population}, tournament {proto.tournament}; {loop}. "
              f"Seeds per method: {settings['seeds']} asked."), ""]
     tables = nb201_tables if proto.top_q is not None else trans101_tables
     lines += ["## Results", ""] + tables(proto, summ, methods, budget) + [""]
@@ -175,8 +186,9 @@ def render(bd: BenchDir) -> Path:
              f"{'validation' if proto.top_q_by == 'val' else 'test'} metric (the LAPT code's "
              "count). ") if proto.top_q is not None else "")
          + "The test metric reported is that of the cell validation picked. "
-         "Baseline seed s searches task t with SeedSequence([s, t]); a LAPT session takes "
-         "seed s."), "",
+         "Seed s searches task t with SeedSequence([s, t]), the baselines and a LAPT "
+         "session alike: with the whole space as its subspace, LAPT's search is the REA "
+         "row's, cell for cell."), "",
         "Files: `seeds.csv` (every seed), `results/<method>/seed-<k>.json` (every "
         "evaluation), `runs/` (LAPT run folders with transcripts), "
         + ", ".join(f"`plots/{p.name}`" for p in plots) + "."]
