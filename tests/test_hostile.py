@@ -164,3 +164,13 @@ def test_hostile_answers_through_the_darts_schemas_and_validators(agent, data):
 def test_the_suite_sent_at_least_1000_hostile_answers():
     """Runs after the generated tests above (pytest keeps file order)."""
     assert COUNT["answers"] >= 1000, COUNT
+
+
+def test_a_megabyte_of_braces_is_refused_unread() -> None:
+    """The answer's length is checked before any parsing (a timing lives in no test: the
+    check is one len(); 60,000 braces, within the limit, take about 0.2 s here)."""
+    for text in ("{" * 1_000_000, "[" * 1_000_000, '{"a":' * 200_000):
+        parsed, error = parse_answer(text, translator_schema("nb201"))
+        assert parsed is None and "more than the 256,000 any answer may have" in error
+    parsed, error = parse_answer("{" * 60_000, translator_schema("nb201"))
+    assert parsed is None and "not valid JSON" in error

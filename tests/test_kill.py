@@ -1,6 +1,7 @@
 """SIGKILL at many points of a run, for every provider kind that answers without a
-network model (scripted, manual answer files, replay): each resumed run equals the
-uninterrupted one, with no evaluation repeated or lost.
+remote model (scripted, manual answer files, replay, and the real openai client against
+a loopback server): each resumed run equals the uninterrupted one, with no evaluation
+repeated or lost.
 
 The killed run is a forked child that sends itself SIGKILL right before (odd points) or
 right after (even points) its k-th write to the run folder, the write torn in half on
@@ -9,6 +10,7 @@ some points; the parent resumes it in-process.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -51,6 +53,41 @@ def _config(tmp: Path, provider: dict[str, Any]) -> Any:
         "translator": {"max_ops_per_layer": 2}, "providers": {"default": provider}})
 
 
+class _FakeOpenAI:
+    """A local OpenAI-compatible server (loopback) whose model is :func:`_answer`."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                messages = body["messages"]
+                text = messages[-1]["content"] + messages[0]["content"]
+                agent = ("translator" if "refined search space for this task" in text
+                         else "analyst" if "Analyse them in steps" in text else "adapter")
+                content = json.dumps(_answer(agent, messages, None))
+                data = json.dumps({
+                    "id": "x", "object": "chat.completion", "created": 0, "model": "fake",
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": content}}],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1,
+                              "total_tokens": 2}}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+
 def _llms(kind: str) -> dict[str, Any] | None:
     if kind != "function":
         return None
@@ -78,6 +115,10 @@ def _prepare(kind: str, tmp: Path, reference: RunDir) -> tuple[Any, RunDir | Non
         return _config(tmp / "runs", {"provider": "manual", "answers_dir": str(answers)}), None
     if kind == "replay":
         return _config(tmp / "runs", {"provider": "manual"}), reference
+    if kind == "openai":  # the real openai client, over HTTP, to a server in this process
+        return _config(tmp / "runs", {"provider": "openai", "model": "fake-local",
+                                      "base_url": _SERVER.url, "json_mode": "json_object",
+                                      "timeout_s": 10}), None
     return _config(tmp / "runs", {"provider": "manual"}), None
 
 
@@ -124,8 +165,14 @@ def _summary(rd: RunDir) -> dict[str, Any]:
     return {t: (v.arch, v.val, v.n_evals, v.iterations) for t, v in res.tasks.items()}
 
 
-@pytest.mark.parametrize("kind", ["function", "manual", "replay"])
+_SERVER: Any = None
+
+
+@pytest.mark.parametrize("kind", ["function", "manual", "replay", "openai"])
 def test_kill_anywhere_then_resume_equals_the_uninterrupted_run(tmp_path, reference, kind):
+    global _SERVER
+    if kind == "openai" and _SERVER is None:
+        _SERVER = _FakeOpenAI()  # serves the forked children from this process
     whole = _summary(reference)
     ref_evals = [(e.task, e.arch) for e in reference.evaluations()]
     total = len(reference.records()) + len(ref_evals)
