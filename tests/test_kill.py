@@ -1,6 +1,6 @@
 """SIGKILL at many points of a run, for every provider kind that answers without a
-remote model (scripted, manual answer files, replay, and the real openai client against
-a loopback server): each resumed run equals the uninterrupted one, with no evaluation
+remote model (scripted, manual answer files, replay, and the real OpenAI, Anthropic and
+Ollama clients against a loopback server): each resumed run equals the uninterrupted one, with no evaluation
 repeated or lost.
 
 The killed run is a forked child that sends itself SIGKILL right before (odd points) or
@@ -53,8 +53,32 @@ def _config(tmp: Path, provider: dict[str, Any]) -> Any:
         "translator": {"max_ops_per_layer": 2}, "providers": {"default": provider}})
 
 
-class _FakeOpenAI:
-    """A local OpenAI-compatible server (loopback) whose model is :func:`_answer`."""
+def _last_user_text(body: dict[str, Any]) -> str:
+    content = body["messages"][-1]["content"]
+    if isinstance(content, list):  # Anthropic's content blocks
+        content = " ".join(b.get("text", "") for b in content if isinstance(b, dict))
+    return str(content)
+
+
+def _reply(path: str, answer: str) -> dict[str, Any]:
+    """``answer`` in the response format of the API that ``path`` belongs to."""
+    if path.endswith("/messages"):  # Anthropic
+        return {"id": "m", "type": "message", "role": "assistant", "model": "fake",
+                "content": [{"type": "text", "text": answer}], "stop_reason": "end_turn",
+                "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}}
+    if path.endswith("/api/chat"):  # Ollama
+        return {"model": "fake", "created_at": "2026-01-01T00:00:00Z",
+                "message": {"role": "assistant", "content": answer}, "done": True,
+                "done_reason": "stop", "prompt_eval_count": 1, "eval_count": 1}
+    return {"id": "x", "object": "chat.completion", "created": 0, "model": "fake",
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": answer}}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+
+
+class _FakeServer:
+    """A loopback server that speaks the OpenAI, Anthropic and Ollama chat APIs; its model
+    is :func:`_answer` (stateless, so a resumed run's new calls get the same answers)."""
 
     def __init__(self) -> None:
         import threading
@@ -63,17 +87,11 @@ class _FakeOpenAI:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                messages = body["messages"]
-                text = messages[-1]["content"] + messages[0]["content"]
+                text = _last_user_text(body)
                 agent = ("translator" if "refined search space for this task" in text
                          else "analyst" if "Analyse them in steps" in text else "adapter")
-                content = json.dumps(_answer(agent, messages, None))
-                data = json.dumps({
-                    "id": "x", "object": "chat.completion", "created": 0, "model": "fake",
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": content}}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1,
-                              "total_tokens": 2}}).encode()
+                answer = json.dumps(_answer(agent, body["messages"], None))
+                data = json.dumps(_reply(self.path, answer)).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -85,7 +103,7 @@ class _FakeOpenAI:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
 
 def _llms(kind: str) -> dict[str, Any] | None:
@@ -115,10 +133,16 @@ def _prepare(kind: str, tmp: Path, reference: RunDir) -> tuple[Any, RunDir | Non
         return _config(tmp / "runs", {"provider": "manual", "answers_dir": str(answers)}), None
     if kind == "replay":
         return _config(tmp / "runs", {"provider": "manual"}), reference
-    if kind == "openai":  # the real openai client, over HTTP, to a server in this process
+    if kind == "openai":  # the real clients, over HTTP, to a server in this process
         return _config(tmp / "runs", {"provider": "openai", "model": "fake-local",
-                                      "base_url": _SERVER.url, "json_mode": "json_object",
-                                      "timeout_s": 10}), None
+                                      "base_url": _SERVER.url + "/v1",
+                                      "json_mode": "json_object", "timeout_s": 10}), None
+    if kind == "anthropic":
+        return _config(tmp / "runs", {"provider": "anthropic", "model": "claude-sonnet-4-5",
+                                      "base_url": _SERVER.url, "timeout_s": 10}), None
+    if kind == "ollama":
+        return _config(tmp / "runs", {"provider": "ollama", "model": "llama3.2",
+                                      "host": _SERVER.url, "timeout_s": 10}), None
     return _config(tmp / "runs", {"provider": "manual"}), None
 
 
@@ -168,11 +192,12 @@ def _summary(rd: RunDir) -> dict[str, Any]:
 _SERVER: Any = None
 
 
-@pytest.mark.parametrize("kind", ["function", "manual", "replay", "openai"])
+@pytest.mark.parametrize("kind", ["function", "manual", "replay", "openai", "anthropic",
+                                  "ollama"])
 def test_kill_anywhere_then_resume_equals_the_uninterrupted_run(tmp_path, reference, kind):
     global _SERVER
-    if kind == "openai" and _SERVER is None:
-        _SERVER = _FakeOpenAI()  # serves the forked children from this process
+    if kind in ("openai", "anthropic", "ollama") and _SERVER is None:
+        _SERVER = _FakeServer()  # serves the forked children from this process
     whole = _summary(reference)
     ref_evals = [(e.task, e.arch) for e in reference.evaluations()]
     total = len(reference.records()) + len(ref_evals)
