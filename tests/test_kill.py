@@ -137,6 +137,10 @@ def _prepare(kind: str, tmp: Path, reference: RunDir) -> tuple[Any, RunDir | Non
         return _config(tmp / "runs", {"provider": "openai", "model": "fake-local",
                                       "base_url": _SERVER.url + "/v1",
                                       "json_mode": "json_object", "timeout_s": 10}), None
+    if kind == "llama_cpp":  # the embedded model: greedy, so a new call answers the same
+        return _config(tmp / "runs", {
+            "provider": "llama_cpp", "temperature": 0.0, "seed": 0, "max_tokens": 96,
+            "n_threads": 1, "prompt_cache": False}), None
     if kind == "anthropic":
         return _config(tmp / "runs", {"provider": "anthropic", "model": "claude-sonnet-4-5",
                                       "base_url": _SERVER.url, "timeout_s": 10}), None
@@ -192,9 +196,18 @@ def _summary(rd: RunDir) -> dict[str, Any]:
 _SERVER: Any = None
 
 
+LLAMA = pytest.param("llama_cpp", marks=[pytest.mark.llm, pytest.mark.skipif(
+    not os.environ.get("LAPT_KILL_LLAMA"), reason="20 kills of the real model take minutes; "
+                                                  "set LAPT_KILL_LLAMA=1")])
+
+
 @pytest.mark.parametrize("kind", ["function", "manual", "replay", "openai", "anthropic",
-                                  "ollama"])
+                                  "ollama", LLAMA])
 def test_kill_anywhere_then_resume_equals_the_uninterrupted_run(tmp_path, reference, kind):
+    if kind == "llama_cpp":  # its own uninterrupted run: the real model's answers
+        tmp = tmp_path / "whole"
+        cfg, _ = _prepare(kind, tmp, reference)
+        reference = RunDir(Path(run_session(cfg).run_dir))
     global _SERVER
     if kind in ("openai", "anthropic", "ollama") and _SERVER is None:
         _SERVER = _FakeServer()  # serves the forked children from this process
