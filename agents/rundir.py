@@ -37,6 +37,7 @@ class RunDir:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._tail_checked = False  # evaluations.jsonl: a torn tail is cut once, first
 
     @property
     def id(self) -> str:
@@ -89,7 +90,7 @@ class RunDir:
         space = get_space(self.config_space)
         line = dumps_line({"evaluator": key, "task": ev.task, "arch": space.encode(ev.arch),
                            "val": ev.val, "test": ev.test, "n": ev.n, "cost_s": ev.cost_s})
-        if not getattr(self, "_tail_checked", False):  # once: a kill may have torn it
+        if not self._tail_checked:  # a kill may have torn the last line
             cut_torn_tail(self.path / EVALUATIONS)
             self._tail_checked = True
         with open(self.path / EVALUATIONS, "a", encoding="utf-8") as fh:

@@ -282,19 +282,15 @@ class Session:
                 "max_sources": cfg.translator.max_sources_per_layer}
 
         sizes = self._answer_sizes()
-
-        def size(agent: str) -> AnswerSize:
-            return sizes[agent]
-
         await Analyst.register(runtime, "analyst", lambda: Analyst(
             "learns design principles", llms["analyst"], cfg.analyst.max_repairs,
-            size=size("analyst"), keep_known_best=cfg.translator.keep_known_best, **caps))
+            size=sizes["analyst"], keep_known_best=cfg.translator.keep_known_best, **caps))
         await Translator.register(runtime, "translator", lambda: Translator(
             "turns principles into subspaces", llms["translator"], cfg.translator.max_repairs,
-            size=size("translator"), **caps))
+            size=sizes["translator"], **caps))
         await Adapter.register(runtime, "adapter", lambda: Adapter(
             "adapts principles to the target", llms["adapter"], cfg.adapter.max_repairs,
-            size=size("adapter")))
+            size=sizes["adapter"]))
         await Searcher.register(runtime, "searcher", lambda: Searcher(
             cfg.space, cfg.search, self._evaluator, on_trial=self.reporter.evaluated))
         runtime.start()

@@ -76,16 +76,15 @@ def _bounded(value: int) -> int:
 Index = Annotated[int, AfterValidator(_bounded)]
 """A layer, operator or node number as a proposal may write it: bounded (never an
 integer of thousands of digits), with no bound in the JSON schema a model is shown."""
-_Index = Index
 
 
 class LayerProposal(BaseModel):
     """One layer of a proposal: operators by name or id; omitted sources = all candidates."""
 
-    layer: _Index = Field(description="layer index, 0-based")
-    ops: list[Annotated[str, Field(max_length=200)] | _Index] = Field(
+    layer: Index = Field(description="layer index, 0-based")
+    ops: list[Annotated[str, Field(max_length=200)] | Index] = Field(
         description="allowed operators, by name or id", max_length=64)
-    sources: list[_Index] | None = Field(default=None, description="allowed source nodes",
+    sources: list[Index] | None = Field(default=None, description="allowed source nodes",
                                          max_length=64)
 
 

@@ -139,8 +139,8 @@ class Strategy(abc.ABC):
         """Propose from ``subspace`` from the next :meth:`ask` on; the state is kept.
 
         Cells already evaluated (REA's population, say) may lie outside the new subspace:
-        they stay, and their children take the new subspace's choices on the layers
-        that change.
+        they stay; what a strategy proposes from them is its own affair (REA projects its
+        children into the new subspace).
         """
         if self._pending:
             raise SearchError(f"{self.name}: restrict() between ask() and tell()")
