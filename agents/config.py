@@ -118,8 +118,12 @@ class TranslatorConfig(_AgentConfig):
         "the Translator reads the task's conversation so far (the analysis, earlier rounds)"))
     keep_known_best: bool = Field(False, description=(
         "a subspace (the Analyst's or the Translator's) must hold at least one of the best "
-        "architectures known: the source task's top-k and the target's top-r so far (on in "
-        "the NB201 and Trans101 presets, whose archives are the true top-k)"))
+        "architectures known: the first one one of the source task's best "
+        "`known_best_top`, a later one the best found so far on the target (on in the NB201 "
+        "and Trans101 presets, whose archives are the true top-k)"))
+    known_best_top: int = Field(3, ge=1, le=1000, description=(
+        "with keep_known_best: the first subspace must hold one of the source task's best "
+        "this many architectures (a subspace that misses all of them ignores the evidence)"))
 
 
 class AdapterConfig(_AgentConfig):
