@@ -207,10 +207,11 @@ def build_llama_client(config: LlamaCppConfig) -> Any:
             **kwargs,
         )
     grammar_last(client.llm)
-    prompt_only_reuse(client.llm)
+    cache = None
     if config.prompt_cache:
-        folder = cache_folder(_cache_root() / "prompt-cache", Path(path), config.n_ctx)
-        PromptCache(folder).attach(client.llm)
+        cache = PromptCache(cache_folder(_cache_root() / "prompt-cache", Path(path),
+                                         config.n_ctx))
+    prompt_only_reuse(client.llm, cache)
     client.llm.create_chat_completion = _serialized(  # type: ignore[method-assign]
         client.llm.create_chat_completion, threading.Lock()
     )
