@@ -14,15 +14,17 @@ from __future__ import annotations
 import abc
 import itertools
 import math
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 import networkx as nx
 import numpy as np
 
 if TYPE_CHECKING:
     from ._subspace import Subspace
+    from ._tables import TabularBenchmark
 
 
 def short(value: object, limit: int = 40) -> str:
@@ -36,6 +38,15 @@ def short(value: object, limit: int = 40) -> str:
 
 class SpaceError(ValueError):
     """Bad input to a search space: names the problem and the valid choices."""
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """What a task's numbers mean. Every metric is oriented so that higher is better."""
+
+    name: str
+    metric: str
+    description: str
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,13 @@ class Arch:
 class SearchSpace(abc.ABC):
     """A cell search space. Subclasses set the class attributes and implement encode/decode.
 
+    A space declares everything about itself: its encodings (:meth:`encode`,
+    :meth:`decode`), the PyTorch code of its class prompt (:attr:`op_code` or
+    :meth:`python_class_source`), its tasks (:meth:`tasks`), how a cell is evaluated
+    (:attr:`evaluation`: looked up in :meth:`benchmark`, or a supernet), the vocabulary
+    of the agents' answer schemas (:attr:`schema_title`, :attr:`ops`, :attr:`layers`)
+    and, optionally, the defaults of a run (:meth:`run_defaults`).
+
     Every method that takes ``subspace`` restricts itself to it; ``None`` means the
     whole space.
     """
@@ -87,6 +105,42 @@ class SearchSpace(abc.ABC):
     """One line per operator, used in the Python class prompt."""
     has_constraints: bool = False
     """Whether :meth:`constraint_problems` can reject a cell (searches skip it if not)."""
+    op_code: dict[str, str] = {}
+    """Per operator, PyTorch code of a constructor taking the channel count ``C`` (the
+    generic class prompt's ``OPS`` table; see :mod:`lapt.spaces.cell_prompt`)."""
+    evaluation: Literal["table", "supernet"] = "table"
+    """How a cell is measured: looked up in :meth:`benchmark`, or a weight-sharing supernet."""
+
+    # --------------------------------------------------------------- declarations
+    def benchmark(self) -> TabularBenchmark:
+        """The table of every cell on every task (tabular spaces)."""
+        raise SpaceError(f"space {self.name!r} has no benchmark table (it is evaluated by "
+                         f"{self.evaluation})")
+
+    def tasks(self) -> dict[str, TaskInfo]:
+        """The tasks a cell of this space can be evaluated on, by name."""
+        return self.benchmark().tasks
+
+    def task_description(self, task: str) -> str:
+        """One line on what the task is and which metric scores it."""
+        info = self.benchmark().task(task) if self.evaluation == "table" else self._task(task)
+        return f"{info.description}; metric: {info.metric}, higher is better"
+
+    def _task(self, task: str) -> TaskInfo:
+        tasks = self.tasks()
+        if task not in tasks:
+            raise SpaceError(f"unknown task {task!r} for {self.name}; valid: {', '.join(tasks)}")
+        return tasks[task]
+
+    @property
+    def schema_title(self) -> str:
+        """Prefix of the agents' answer-schema names, e.g. ``Nb201`` (``Nb201AnalystAnswer``)."""
+        return "".join(part.title() for part in re.split(r"[^A-Za-z0-9]+", self.name) if part)
+
+    def run_defaults(self) -> dict[str, Any] | None:
+        """A run config without ``space`` (source, targets, search, ...) that ``lapt run
+        NAME`` and ``lapt bench NAME`` use, or ``None`` (built-ins have presets instead)."""
+        return None
 
     # ----------------------------------------------------------------- encodings
     @abc.abstractmethod
@@ -290,10 +344,13 @@ class SearchSpace(abc.ABC):
         """Fixed edges into the output node that no layer chooses (DARTS' concat)."""
         return []
 
-    def python_class_source(self) -> str | None:
-        """Source of a runnable ``nn.Module`` class for this space's cells, or ``None``
-        for the generic one :func:`lapt.tools.encode_space` writes (one op per edge)."""
-        return None
+    def python_class_source(self, subspace: Subspace | None = None) -> str:
+        """Source of a runnable ``nn.Module`` class for this space's cells (the class
+        prompt). The default is the generic cell of :mod:`lapt.spaces.cell_prompt` built
+        from :attr:`op_code` (one op per edge); with ``subspace`` it shows only its choices."""
+        from .cell_prompt import generic_class
+
+        return generic_class(self, subspace)
 
     def has_live_cell(self, subspace: Subspace) -> bool:
         """Whether the subspace holds at least one non-degenerate cell."""
