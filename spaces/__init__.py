@@ -10,6 +10,7 @@ about LLMs.
 from __future__ import annotations
 
 from ._base import Arch, Layer, SearchSpace, SpaceError, TaskInfo
+from ._choices import CellChoices
 from ._registry import get_space, origin, plugin_names, space_names
 from ._subspace import (
     Index,
@@ -24,6 +25,7 @@ from ._tables import Record, TabularBenchmark
 
 __all__ = [
     "Arch",
+    "CellChoices",
     "Layer",
     "Index",
     "LayerChoice",

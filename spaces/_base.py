@@ -23,6 +23,7 @@ import networkx as nx
 import numpy as np
 
 if TYPE_CHECKING:
+    from ._choices import CellChoices
     from ._subspace import Subspace
     from ._tables import TabularBenchmark
 
@@ -256,14 +257,21 @@ class SearchSpace(abc.ABC):
         """Number of architectures in the (sub)space."""
         return math.prod(len(c) for c in self._choices(subspace))
 
+    def cells(self, subspace: Subspace | None = None) -> CellChoices:
+        """The per-layer choices of the (sub)space (cached): membership, sampling, mutation."""
+        from ._choices import CellChoices
+
+        cache: dict[Subspace | None, CellChoices] = self.__dict__.setdefault("_cells", {})
+        hit = cache.get(subspace)
+        if hit is None:
+            if len(cache) > 64:
+                cache.clear()
+            hit = cache[subspace] = CellChoices(self, subspace)
+        return hit
+
     def contains(self, arch: Arch, subspace: Subspace | None = None) -> bool:
         """Whether ``arch`` lies in the (sub)space."""
-        choices = self._choices(subspace)
-        if len(arch.ops) != len(choices):
-            return False
-        return all(p in c for p, c in zip(arch.as_layer_list(), choices)) and not (
-            self.constraint_problems(arch)
-        )
+        return self.cells(subspace).contains(arch)
 
     def enumerate(self, subspace: Subspace | None = None) -> Iterator[Arch]:
         """Every architecture of the (sub)space, in canonical order."""
@@ -274,26 +282,11 @@ class SearchSpace(abc.ABC):
 
     def sample(self, rng: np.random.Generator, subspace: Subspace | None = None) -> Arch:
         """A uniform sample from the (sub)space."""
-        choices = self._choices(subspace)
-        for _ in range(10_000):
-            picks = [c[rng.integers(len(c))] for c in choices]
-            arch = Arch(tuple(o for o, _ in picks), tuple(s for _, s in picks))
-            if not self.constraint_problems(arch):
-                return arch
-        raise SpaceError(f"{self.name}: could not sample a valid architecture from the subspace")
+        return self.cells(subspace).draw(rng)
 
     def neighbours(self, arch: Arch, subspace: Subspace | None = None) -> list[Arch]:
         """All architectures of the (sub)space that differ from ``arch`` in one layer."""
-        out = []
-        for i, choices in enumerate(self._choices(subspace)):
-            for op, src in choices:
-                if (op, src) == (arch.ops[i], arch.sources[i]):
-                    continue
-                cand = Arch(arch.ops[:i] + (op,) + arch.ops[i + 1:],
-                            arch.sources[:i] + (src,) + arch.sources[i + 1:])
-                if not self.constraint_problems(cand):
-                    out.append(cand)
-        return out
+        return self.cells(subspace).neighbours(arch)
 
     def mutate(self, arch: Arch, rng: np.random.Generator,
                subspace: Subspace | None = None) -> Arch:
@@ -301,18 +294,7 @@ class SearchSpace(abc.ABC):
 
         Returns ``arch`` itself only when the subspace allows no other one-layer change.
         """
-        choices = self._choices(subspace)
-        layers = [i for i, c in enumerate(choices) if len(c) > 1]
-        rng.shuffle(layers)
-        for i in layers:
-            options = [p for p in choices[i] if p != (arch.ops[i], arch.sources[i])]
-            for j in rng.permutation(len(options)):
-                op, src = options[j]
-                cand = Arch(arch.ops[:i] + (op,) + arch.ops[i + 1:],
-                            arch.sources[:i] + (src,) + arch.sources[i + 1:])
-                if not self.constraint_problems(cand):
-                    return cand
-        return arch
+        return self.cells(subspace).mutate(arch, rng)
 
     # --------------------------------------------------------------------- graph
     def to_graph(self, arch: Arch) -> nx.MultiDiGraph:
