@@ -153,12 +153,24 @@ def finish(proc: subprocess.Popen, timeout: float = 240) -> str:
 def test_installed_plugin_is_listed_and_benched(plugin_env, tmp_path):
     out = finish(lapt(plugin_env, "spaces", cwd=tmp_path))
     assert "tiny201" in out and "plugin lapt-tiny201 0.1.0" in out and "729" in out
-    out = finish(lapt(plugin_env, "bench", "tiny201", "--methods", "rea,stats", "--seeds", "2",
-                      "--out", str(tmp_path), "--id", "b", cwd=tmp_path))
+    answers = tmp_path / "answers"  # LAPT's seeds run as lapt-s0, lapt-s1: answers ready
+    ops = ["nor_conv_3x3", "skip_connect"]
+    for run in ("lapt-s0", "lapt-s1"):
+        (answers / run).mkdir(parents=True)
+        for agent, answer in (("analyst", analyst_answer(ops)),
+                              ("translator", translator_answer(ops)),
+                              ("adapter", adapter_answer(ops))):
+            for n in range(1, 11):
+                (answers / run / f"{agent}-{n}.json").write_text(json.dumps(answer))
+    providers = tmp_path / "providers.yaml"
+    providers.write_text(f"provider: manual\nanswers_dir: {answers}\n")
+    out = finish(lapt(plugin_env, "bench", "tiny201", "--methods", "rea,stats,lapt", "--seeds",
+                      "2", "--provider-config", str(providers), "--out", str(tmp_path),
+                      "--id", "b", cwd=tmp_path))
     assert "failed 0" in out
     rows = list(csv.DictReader((tmp_path / "b" / "seeds.csv").read_text().splitlines()))
-    assert {(r["method"], r["task"]) for r in rows} == {
-        (m, t) for m in ("rea", "stats") for t in ("cifar10", "cifar100")}
+    assert sorted((r["method"], r["seed"], r["task"]) for r in rows) == sorted(
+        (m, s, t) for m in ("rea", "stats", "lapt") for s in "01" for t in ("cifar10", "cifar100"))
     table = {"|".join(r[c] for c in ("e01", "e02", "e12", "e03", "e13", "e23")): r
              for r in csv_rows()}
     for r in rows:
