@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from ._base import Arch, Layer, SearchSpace, SpaceError, TaskInfo
 from ._choices import CellChoices
-from ._registry import get_space, origin, plugin_names, space_names
+from ._registry import (
+    get_space,
+    origin,
+    plugin_names,
+    register_space,
+    space_names,
+    unregister_space,
+)
 from ._subspace import (
     Index,
     LayerChoice,
@@ -41,6 +48,8 @@ __all__ = [
     "get_space",
     "origin",
     "plugin_names",
+    "register_space",
     "space_names",
+    "unregister_space",
     "validate_subspace",
 ]

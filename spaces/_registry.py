@@ -29,6 +29,7 @@ BUILTIN: dict[str, str] = {
 """The spaces lapt ships, as ``module:object`` (the same form as a plugin's entry point)."""
 
 _INSTANCES: dict[str, SearchSpace] = {}
+_REGISTERED: dict[str, SearchSpace] = {}
 
 
 @cache
@@ -43,14 +44,36 @@ def plugin_names() -> list[str]:
 
 
 def space_names() -> list[str]:
-    """Names accepted by :func:`get_space`: the built-in spaces, then installed plugins."""
-    return [*BUILTIN, *sorted(plugins())]
+    """Names accepted by :func:`get_space`: the built-in spaces, those registered in code,
+    then installed plugins."""
+    return list(dict.fromkeys([*BUILTIN, *_REGISTERED, *sorted(plugins())]))
+
+
+def register_space(space: SearchSpace) -> None:
+    """Register a space built in code under its name (a notebook's
+    :class:`~lapt.spaces.table.TableSpace`); a name already taken is an error."""
+    if not isinstance(space, SearchSpace):
+        raise SpaceError(f"register_space: a {type(space).__name__} is not a SearchSpace")
+    if space.name in space_names():
+        raise SpaceError(f"register_space: the name {space.name!r} is taken; taken: "
+                         f"{', '.join(space_names())}")
+    _REGISTERED[space.name] = _INSTANCES[space.name] = space
+
+
+def unregister_space(name: str) -> None:
+    """Forget a space that :func:`register_space` registered."""
+    if name not in _REGISTERED:
+        raise SpaceError(f"unregister_space: {name!r} was not registered in code; "
+                         f"registered: {', '.join(_REGISTERED) or 'none'}")
+    del _REGISTERED[name], _INSTANCES[name]
 
 
 def origin(name: str) -> str:
     """Where a space comes from: ``built-in`` or ``plugin <distribution> (<entry point>)``."""
     if name in BUILTIN:
         return "built-in"
+    if name in _REGISTERED:
+        return "registered in code"
     ep = plugins()[name]
     dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist is not None else "?"
     return f"plugin {dist} ({ep.value})"

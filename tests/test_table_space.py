@@ -206,3 +206,20 @@ def test_installed_plugin_runs(plugin_env, tmp_path):
     assert (result["val"], result["test"]) == (float(row["c10_val"]), float(row["c10_test"]))
     assert result["rank"] == 1 + sum(float(r["c10_test"]) > result["test"] for r in csv_rows())
     assert result["n_evals"] == 20 and "best cell per task" in out
+
+
+def test_register_in_code(tmp_path):
+    from lapt.spaces import origin, register_space, unregister_space
+
+    space = TableSpace.from_yaml(write(tmp_path))
+    register_space(space)
+    try:
+        assert "tiny201" in space_names() and get_space("tiny201") is space
+        assert origin("tiny201") == "registered in code"
+        with pytest.raises(SpaceError, match="the name 'tiny201' is taken"):
+            register_space(space)
+    finally:
+        unregister_space("tiny201")
+    assert "tiny201" not in space_names()
+    with pytest.raises(SpaceError, match="unknown search space 'tiny201'; valid: nb201"):
+        get_space("tiny201")
