@@ -218,6 +218,14 @@ def test_register_in_code(tmp_path):
         assert origin("tiny201") == "registered in code"
         with pytest.raises(SpaceError, match="the name 'tiny201' is taken"):
             register_space(space)
+        from lapt.agents import load_config
+        from lapt.bench import get_protocol
+
+        cfg = load_config("tiny201")  # the YAML's run: section
+        assert (cfg.space, cfg.source.task, cfg.targets) == (
+            "tiny201", "ImageNet16-120", ["cifar10", "cifar100"])
+        proto = get_protocol("tiny201")
+        assert (proto.budget, proto.iterations, proto.top_k) == (20, 2, 20)
     finally:
         unregister_space("tiny201")
     assert "tiny201" not in space_names()

@@ -73,8 +73,6 @@ def _bench(protocol: str, methods: str | None, seeds: int | None, provider_confi
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     """Add ``nb201``, ``trans101``, one command per plugin space and ``render`` to
     ``lapt bench``."""
-    from lapt.bench.protocols import PROTOCOLS
-
     methods_help = (f"comma-separated, of: {', '.join(METHODS)} "
                     f"(default: all: {','.join(DEFAULT_METHODS)})")
 
@@ -110,8 +108,9 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     make("trans101", "TransNAS-Bench-101 micro, the paper's Table 3 (source jigsaw; six tasks)")
     from lapt.spaces import plugin_names  # listed, not loaded: a broken one fails on use
 
+    taken = {c.name for c in bench_app.registered_commands} | {"render"}
     for name in plugin_names():
-        if name not in PROTOCOLS and name != "render":
+        if name not in taken:  # a plugin named like a bench command has no bench command
             make(name, f"the plugin space {name} (its declared run: source, targets, search)")
 
     @bench_app.command("render")
