@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -129,10 +130,11 @@ def test_a_broken_plugin_is_named_and_the_others_work(monkeypatch):
 @pytest.fixture(scope="module")
 def plugin_env(tmp_path_factory) -> dict[str, str]:
     target = tmp_path_factory.mktemp("site")
-    build = tmp_path_factory.mktemp("build")
+    build = tmp_path_factory.mktemp("build") / "tiny201"  # setuptools builds in the tree
+    shutil.copytree(EXAMPLE, build, ignore=shutil.ignore_patterns("build", "*.egg-info"))
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
                     "--no-build-isolation", "--no-index", "--target", str(target),
-                    str(EXAMPLE)], check=True, cwd=build, capture_output=True, timeout=300)
+                    str(build)], check=True, cwd=build, capture_output=True, timeout=300)
     env = {**os.environ, "PYTHONPATH": str(target), "COLUMNS": "200"}
     return env
 
