@@ -98,11 +98,13 @@ def get_protocol(name: str) -> Protocol:
     its run defaults (a plugin); raises :class:`BenchError` naming the valid ones."""
     if name in PROTOCOLS:
         return PROTOCOLS[name]
-    from lapt.spaces import SpaceError, space_names
+    from lapt.spaces import SpaceError, origin, space_names
 
+    benched = [n for n in space_names() if origin(n) != "built-in"]  # plugins, in code
     if name not in space_names():
-        raise BenchError(f"unknown protocol {name!r}; valid: "
-                         f"{', '.join(dict.fromkeys([*PROTOCOLS, *space_names()]))}")
+        raise BenchError(f"unknown protocol {name!r}; valid: {', '.join(PROTOCOLS)}"
+                         + (f", and the spaces {', '.join(benched)} if they declare a run"
+                            if benched else ""))
     try:
         return space_protocol(name)
     except SpaceError as err:
