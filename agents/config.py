@@ -253,8 +253,22 @@ def preset_names() -> list[str]:
                   if p.name.endswith(".yaml"))
 
 
+def _space_defaults(name: str) -> dict[str, Any] | None:
+    """The run a plugin space declares for ``lapt run NAME`` (None if it declares none)."""
+    from lapt.spaces import SpaceError
+
+    if name not in space_names() or name in preset_names():
+        return None
+    try:
+        defaults = get_space(name).run_defaults()
+    except SpaceError as err:
+        raise ConfigError(str(err)) from None
+    return None if defaults is None else {"name": name, **defaults, "space": name}
+
+
 def load_config(source: str | Path | dict[str, Any]) -> SessionConfig:
-    """Load a config from a dict, a YAML path, or a preset name; raises :class:`ConfigError`."""
+    """Load a config from a dict, a YAML path, a preset name, or the name of a space that
+    declares its run defaults (a plugin's ``run:``); raises :class:`ConfigError`."""
     if isinstance(source, dict):
         data, where = source, "config"
     else:
@@ -269,6 +283,8 @@ def load_config(source: str | Path | dict[str, Any]) -> SessionConfig:
         elif str(source) in preset_names():
             text = resources.files("lapt.runs").joinpath(f"{source}.yaml").read_text()
             where = f"preset {source}"
+        elif (defaults := _space_defaults(str(source))) is not None:
+            return load_config(defaults)
         else:
             raise ConfigError(f"no config file or preset named {str(source)!r}; presets: "
                               f"{', '.join(preset_names())}")
