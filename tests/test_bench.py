@@ -21,17 +21,28 @@ from lapt.bench.methods import stats_method_subspace
 from lapt.bench.tables import all_rows, eedf_sets, summary
 from lapt.spaces import Subspace
 from lapt.tools.metrics import eedf
-from lapt.tools.tasks import benchmark
+from lapt.tools.tasks import benchmark, source_archive
 
 from .scripted import Script
 
-FIXED_OPS = ["nor_conv_3x3", "nor_conv_1x1"]  # every layer: a 2**6 = 64-cell subspace
+
+def _fixed_layers() -> list[list[str]]:
+    """Per layer, the source's best cell's operator and one convolution: a 2**6 = 64-cell
+    subspace that holds that cell (the preset asks the first subspace for one of the
+    source's top 3)."""
+    best = source_archive("nb201", "ImageNet16-120", 1)[0]
+    return [[op, "nor_conv_1x1" if op == "nor_conv_3x3" else "nor_conv_3x3"]
+            for op, _ in best.as_layer_list()]
 
 
-def fixed_indices(ops: list[str]) -> list[int]:
-    """Canonical NB201 indices of every cell whose six edges all use ``ops`` (base-5)."""
+FIXED_LAYERS = _fixed_layers()
+FIXED_OPS = ["nor_conv_3x3", "nor_conv_1x1"]  # what the scripted principles name
+
+
+def fixed_indices(layers: list[list[str]]) -> list[int]:
+    """Canonical NB201 indices of every cell whose edges use ``layers[i]`` (base-5)."""
     space = benchmark("nb201").space
-    ids = [[space.layers[i].ops.index(o) for o in ops] for i in range(6)]
+    ids = [[space.layers[i].ops.index(o) for o in ops] for i, ops in enumerate(layers)]
     return [int(np.ravel_multi_index(c, [5] * 6)) for c in itertools.product(*ids)]
 
 
@@ -41,9 +52,13 @@ SCRIPT_CALLS: dict[str, int] = {}
 
 @pytest.fixture(scope="module")
 def nb201_bench(tmp_path_factory) -> BenchDir:
-    """A small NB201 bench: REA, stats and LAPT whose Translator always answers FIXED_OPS."""
+    """A small NB201 bench: REA, stats and LAPT whose Translator always answers
+    FIXED_LAYERS."""
     out = tmp_path_factory.mktemp("bench")
     script = Script(ops=FIXED_OPS)
+    script.defaults["translator"] = {
+        "layers": [{"layer": i, "ops": ops} for i, ops in enumerate(FIXED_LAYERS)],
+        "rationale": "per P"}
     res = run_bench("nb201", methods="rea,stats,lapt", seeds=2, budget=100, out_dir=out,
                     providers={"default": script.provider()}, bench_id="bench-t")
     assert not res.failed, res.failed
@@ -71,7 +86,7 @@ def test_bad_input_names_the_valid_choices(tmp_path):
 
 def test_histories_stay_in_the_fixed_subspace(nb201_bench):
     bench = benchmark("nb201")
-    allowed = set(fixed_indices(FIXED_OPS))
+    allowed = set(fixed_indices(FIXED_LAYERS))
     stats_cells = {bench.space.index(a) for a in stats_method_subspace(get_protocol("nb201"))
                    .enumerate()}
     for rec in nb201_bench.results():
@@ -130,7 +145,7 @@ def test_tables_hold_the_right_figures(nb201_bench):
     # LAPT exhausted the 64-cell subspace: its pick is at least the subspace's best
     for task in proto.targets:
         b = benchmark("nb201")
-        idx = fixed_indices(FIXED_OPS)
+        idx = fixed_indices(FIXED_LAYERS)
         best = idx[int(np.argmax(b.val(task)[idx]))]
         for r in (r for r in records if r["method"] == "lapt"):
             assert max(r["tasks"][task]["val"]) >= float(b.val(task)[best])
