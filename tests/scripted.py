@@ -25,6 +25,23 @@ def translator_answer(ops: list[str], n_layers: int = 6) -> dict:
     return {"layers": [{"layer": i, "ops": ops} for i in range(n_layers)], "rationale": "per P"}
 
 
+def source_best_layers() -> list[list[str]]:
+    """NB201, per layer: the operator of ImageNet16-120's best cell and one convolution, a
+    64-cell subspace that passes the presets' first-subspace check (one of the source's
+    top 3 inside)."""
+    from lapt.tools.tasks import source_archive
+
+    best = source_archive("nb201", "ImageNet16-120", 1)[0]
+    return [[op, "nor_conv_1x1" if op == "nor_conv_3x3" else "nor_conv_3x3"]
+            for op, _ in best.as_layer_list()]
+
+
+def layers_answer(layers: list[list[str]]) -> dict:
+    """A Translator answer with ``layers[i]`` on layer i."""
+    return {"layers": [{"layer": i, "ops": ops} for i, ops in enumerate(layers)],
+            "rationale": "per P"}
+
+
 def adapter_answer(ops: list[str]) -> dict:
     return {"observations": "the best cells use these operators", "principles": [principle(ops)]}
 

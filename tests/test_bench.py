@@ -21,21 +21,11 @@ from lapt.bench.methods import stats_method_subspace
 from lapt.bench.tables import all_rows, eedf_sets, summary
 from lapt.spaces import Subspace
 from lapt.tools.metrics import eedf
-from lapt.tools.tasks import benchmark, source_archive
+from lapt.tools.tasks import benchmark
 
-from .scripted import Script
+from .scripted import Script, layers_answer, source_best_layers
 
-
-def _fixed_layers() -> list[list[str]]:
-    """Per layer, the source's best cell's operator and one convolution: a 2**6 = 64-cell
-    subspace that holds that cell (the preset asks the first subspace for one of the
-    source's top 3)."""
-    best = source_archive("nb201", "ImageNet16-120", 1)[0]
-    return [[op, "nor_conv_1x1" if op == "nor_conv_3x3" else "nor_conv_3x3"]
-            for op, _ in best.as_layer_list()]
-
-
-FIXED_LAYERS = _fixed_layers()
+FIXED_LAYERS = source_best_layers()  # 64 cells, holding the source's best
 FIXED_OPS = ["nor_conv_3x3", "nor_conv_1x1"]  # what the scripted principles name
 
 
@@ -56,9 +46,7 @@ def nb201_bench(tmp_path_factory) -> BenchDir:
     FIXED_LAYERS."""
     out = tmp_path_factory.mktemp("bench")
     script = Script(ops=FIXED_OPS)
-    script.defaults["translator"] = {
-        "layers": [{"layer": i, "ops": ops} for i, ops in enumerate(FIXED_LAYERS)],
-        "rationale": "per P"}
+    script.defaults["translator"] = layers_answer(FIXED_LAYERS)
     res = run_bench("nb201", methods="rea,stats,lapt", seeds=2, budget=100, out_dir=out,
                     providers={"default": script.provider()}, bench_id="bench-t")
     assert not res.failed, res.failed

@@ -12,7 +12,7 @@ from lapt.agents.transcript import read_transcript
 from lapt.bench import BenchDir, run_bench
 from lapt.tools import tasks as task_tools
 
-from .scripted import Script
+from .scripted import Script, layers_answer, source_best_layers
 
 FAST = {"budget": 20, "seeds": 1}
 
@@ -28,6 +28,7 @@ def llm_calls(bd: BenchDir, run_id: str) -> list[dict]:
 
 def test_without_adaptation_makes_no_adapter_call(tmp_path):
     script = Script()
+    script.defaults["translator"] = layers_answer(source_best_layers())
     res = run_bench("nb201", methods="lapt-noadapt", out_dir=tmp_path,
                     providers={"default": script.provider()}, **FAST)
     # the principles never change, so each task's subspace is translated once and kept
