@@ -13,7 +13,8 @@ retried (the same input would fail again).
 
 Keys: provider configs carry ``api_key_env`` names only. With ``forward_keys`` the values
 of those variables that are set here travel in the tasks' Ray runtime environment
-(Ray's memory, not the bench folder); without it each node's environment must hold them.
+(never the bench folder, but Ray's own ``runtime_env_agent.log`` records them); without
+it (the default) each node's environment must hold them.
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ def _error(err: BaseException) -> BaseException:
 
 def execute_ray(bench_dir: Path, todo: list[Job], *, address: str | None = None,
                 workers: int = 1, cpus_per_seed: float | None = None, retries: int = 2,
-                forward_keys: bool = True, on_start: OnStart | None = None,
+                forward_keys: bool = False, on_start: OnStart | None = None,
                 on_settled: OnSettled | None = None) -> None:
     """Run ``todo`` as Ray tasks and write each finished seed into ``bench_dir``.
 

@@ -139,8 +139,9 @@ class Executor:
     """Ray only: CPUs a seed reserves (None: its model's threads, else one)."""
     retries: int = 2
     """Ray only: retries of a seed whose worker died."""
-    forward_keys: bool = True
-    """Ray only: send the providers' key variables in the tasks' runtime environment."""
+    forward_keys: bool = False
+    """Ray only: send the providers' key variables in the tasks' runtime environment
+    (Ray's runtime_env_agent.log then holds them: docs/ray.md)."""
 
     def __post_init__(self) -> None:
         check_executor(self.name)

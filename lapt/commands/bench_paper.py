@@ -114,8 +114,9 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                                         "start a local instance)"),
             cpus_per_seed: float = typer.Option(None, help="ray: CPUs a seed reserves "
                                                 "(default: its model's threads, else 1)"),
-            forward_keys: bool = typer.Option(True, help="ray: send the providers' key "
-                                              "variables in the tasks' runtime environment"),
+            forward_keys: bool = typer.Option(False, help="ray: send the providers' key "
+                                              "variables in the tasks' runtime environment "
+                                              "(Ray logs them there: docs/ray.md)"),
         ) -> None:
             _bench(protocol, methods, seeds, provider_config, workers, budget, out, resume,
                    bench_id, replay, {"name": executor, "address": address,
