@@ -27,10 +27,10 @@ class Analyst(LLMAgent):
 
     def __init__(self, description: str, llm: ChatModel, max_repairs: int, *,
                  size: AnswerSize = AnswerSize(), max_ops: int | None = None,
-                 max_sources: int | None = None, keep_known_best: bool = False) -> None:
+                 max_sources: int | None = None, keep_best: int = 0) -> None:
         super().__init__(description, llm, max_repairs)
         self.size, self.max_ops, self.max_sources = size, max_ops, max_sources
-        self.keep_known_best = keep_known_best
+        self.keep_best = keep_best  # the list must hold one of the archive's best this many
 
     @message_handler
     async def on_analyze(self, message: AnalyzeRequest, ctx: MessageContext) -> Analysis:
@@ -40,7 +40,7 @@ class Analyst(LLMAgent):
         prompt = analyst_prompt(message, space, encode_architectures(space, archs), schema,
                                 self.max_ops, self.max_sources)
 
-        keep = archs if self.keep_known_best else []
+        keep = archs[: self.keep_best]
 
         def check(a: AnalystAnswer) -> str | None:
             problems = [p for p in (check_principles(a.principles, space),

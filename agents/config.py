@@ -118,8 +118,12 @@ class TranslatorConfig(_AgentConfig):
         "the Translator reads the task's conversation so far (the analysis, earlier rounds)"))
     keep_known_best: bool = Field(False, description=(
         "a subspace (the Analyst's or the Translator's) must hold at least one of the best "
-        "architectures known: the source task's top-k and the target's top-r so far (on in "
-        "the NB201 and Trans101 presets, whose archives are the true top-k)"))
+        "architectures known: the first one one of the source task's best "
+        "`known_best_top`, a later one the best found so far on the target (on in the NB201 "
+        "and Trans101 presets, whose archives are the true top-k)"))
+    known_best_top: int = Field(3, ge=1, le=1000, description=(
+        "with keep_known_best: the first subspace must hold one of the source task's best "
+        "this many architectures (a subspace that misses all of them ignores the evidence)"))
 
 
 class AdapterConfig(_AgentConfig):
@@ -249,8 +253,22 @@ def preset_names() -> list[str]:
                   if p.name.endswith(".yaml"))
 
 
+def _space_defaults(name: str) -> dict[str, Any] | None:
+    """The run a plugin space declares for ``lapt run NAME`` (None if it declares none)."""
+    from lapt.spaces import SpaceError
+
+    if name not in space_names() or name in preset_names():
+        return None
+    try:
+        defaults = get_space(name).run_defaults()
+    except SpaceError as err:
+        raise ConfigError(str(err)) from None
+    return None if defaults is None else {"name": name, **defaults, "space": name}
+
+
 def load_config(source: str | Path | dict[str, Any]) -> SessionConfig:
-    """Load a config from a dict, a YAML path, or a preset name; raises :class:`ConfigError`."""
+    """Load a config from a dict, a YAML path, a preset name, or the name of a space that
+    declares its run defaults (a plugin's ``run:``); raises :class:`ConfigError`."""
     if isinstance(source, dict):
         data, where = source, "config"
     else:
@@ -265,6 +283,8 @@ def load_config(source: str | Path | dict[str, Any]) -> SessionConfig:
         elif str(source) in preset_names():
             text = resources.files("lapt.runs").joinpath(f"{source}.yaml").read_text()
             where = f"preset {source}"
+        elif (defaults := _space_defaults(str(source))) is not None:
+            return load_config(defaults)
         else:
             raise ConfigError(f"no config file or preset named {str(source)!r}; presets: "
                               f"{', '.join(preset_names())}")

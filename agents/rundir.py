@@ -7,10 +7,8 @@ and recorded LLM answers are reused in order.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ import yaml
 
 from lapt.spaces import get_space
 from lapt.tools.evaluate import Evaluation
+from lapt.tools.folders import OutputFolder
 
 from .config import ConfigError, SessionConfig, load_config
 from .jsonl import cut_torn_tail, dumps_line, read_records
@@ -32,42 +31,23 @@ CONFIG, TRANSCRIPT, EVALUATIONS, RESULTS, LINEAGE = (
     "config.yaml", "transcript.jsonl", "evaluations.jsonl", "results.json", "lineage.jsonl")
 
 
-class RunDir:
+class RunDir(OutputFolder):
     """One run's folder. Create with :meth:`create`, reopen with :meth:`open`."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._tail_checked = False  # evaluations.jsonl: a torn tail is cut once, first
+    KIND = "run"
+    MARKER = CONFIG
 
-    @property
-    def id(self) -> str:
-        return self.path.name
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self._tail_checked = False  # evaluations.jsonl: a torn tail is cut once, first
 
     @classmethod
     def create(cls, config: SessionConfig, run_id: str | None = None) -> RunDir:
         """A new folder under ``config.out_dir`` holding the resolved config (no secrets)."""
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        run_id = run_id or f"{config.name}-{stamp}-{secrets.token_hex(2)}"
-        out = Path(config.out_dir)
-        path = out / run_id
-        if path.resolve().parent != out.resolve() or run_id in (".", ".."):
-            raise ValueError(f"run id {run_id!r} would put the run folder outside {out}; "
-                             "use letters, digits, '.', '_' and '-'")
-        if path.exists():
-            raise FileExistsError(f"run folder {path} exists; resume it with --resume {run_id}")
-        path.mkdir(parents=True)
-        (path / CONFIG).write_text(config.to_yaml())
-        return cls(path)
-
-    @classmethod
-    def open(cls, run: str | Path, out_dir: str | Path = "runs/out") -> RunDir:
-        """An existing run by folder path or by id under ``out_dir``."""
-        for cand in (Path(run), Path(out_dir) / str(run)):
-            if (cand / CONFIG).is_file():
-                return cls(cand)
-        known = ", ".join(r.id for r in list_runs(out_dir)[-5:]) or "none"
-        raise FileNotFoundError(f"no run {str(run)!r} (a folder with {CONFIG}) here or in "
-                                f"{out_dir}; recent runs: {known}")
+        run_id = run_id or cls.new_id(config.name, cls.stamp())
+        run = cls.make(config.out_dir, run_id, "resume it with --resume")
+        (run.path / CONFIG).write_text(config.to_yaml())
+        return run
 
     def config(self) -> SessionConfig:
         try:
@@ -126,9 +106,7 @@ class RunDir:
 
     # ---------------------------------------------------------------- results
     def write_results(self, results: dict[str, Any]) -> None:
-        tmp = self.path / (RESULTS + ".tmp")
-        tmp.write_text(json.dumps(scrub(results), indent=2))
-        tmp.replace(self.path / RESULTS)
+        self.write_json(RESULTS, scrub(results), indent=2)
 
     def results(self) -> RunResult | None:
         """The finished run's results (None while it has not finished)."""
@@ -166,8 +144,4 @@ class RunDir:
 
 def list_runs(out_dir: str | Path = "runs/out") -> list[RunDir]:
     """Run folders under ``out_dir``, oldest first."""
-    root = Path(out_dir)
-    if not root.is_dir():
-        return []
-    runs = [RunDir(p) for p in root.iterdir() if (p / CONFIG).is_file()]
-    return sorted(runs, key=lambda r: (r.path / CONFIG).stat().st_mtime)
+    return RunDir.listing(out_dir)

@@ -24,7 +24,7 @@ from .providers import AnswerSize
 def _principle(space: SearchSpace, size: AnswerSize) -> type[PrincipleAnswer]:
     n = len(space.layers)
     return create_model(  # type: ignore[no-any-return]
-        f"{space.name.title()}Principle", __base__=PrincipleAnswer,
+        f"{space.schema_title}Principle", __base__=PrincipleAnswer,
         statement=(str, Field(max_length=2000, description="the principle, with its reason",
                               json_schema_extra={"maxLength": size.statement_chars})),
         layers=(list[Index], Field(default_factory=list, description="layer indices (empty = all)",
@@ -64,7 +64,7 @@ def _layers_field(space: SearchSpace, max_ops: int | None, max_sources: int | No
                                           "minItems": 1, "maxItems": src_cap},
                                          {"type": "null"}]}))
     layer = create_model(
-        f"{space.name.title()}LayerAnswer", __base__=LayerProposal,
+        f"{space.schema_title}LayerAnswer", __base__=LayerProposal,
         layer=(Index, Field(description=f"layer index 0..{n - 1}",
                           json_schema_extra={"enum": list(range(n))})),
         ops=(list[str | Index], Field(description=f"allowed operators (at most {cap})",
@@ -87,7 +87,7 @@ def analyst_schema(space_name: str, size: AnswerSize = AnswerSize(),
     """The Analyst's answer model for one space, answer size and per-layer cap."""
     space = get_space(space_name)
     model = create_model(
-        f"{space.name.title()}AnalystAnswer", __base__=AnalystAnswer,
+        f"{space.schema_title}AnalystAnswer", __base__=AnalystAnswer,
         information_flow=_text("step 1: how information flows in the top cells", size),
         common_patterns=_text("step 2: operators and connections they share", size),
         principles=_principles(space, size),
@@ -109,7 +109,7 @@ def adapter_schema(space_name: str, size: AnswerSize = AnswerSize()) -> type[Ada
     """The Adapter's answer model for one space and answer size."""
     space = get_space(space_name)
     return create_model(  # type: ignore[no-any-return]
-        f"{space.name.title()}AdapterAnswer", __base__=AdapterAnswer,
+        f"{space.schema_title}AdapterAnswer", __base__=AdapterAnswer,
         observations=_text("what the found architectures show", size),
         principles=_principles(space, size),
     )
@@ -122,7 +122,7 @@ def translator_schema(space_name: str, max_ops: int | None = None,
     """The Translator's answer model for one space and per-layer cap."""
     space = get_space(space_name)
     return create_model(  # type: ignore[no-any-return]
-        f"{space_name.title()}TranslatorAnswer", __base__=TranslatorAnswer,
+        f"{space.schema_title}TranslatorAnswer", __base__=TranslatorAnswer,
         layers=_layers_field(space, max_ops, max_sources, required=True),
         rationale=(str, Field(default="", max_length=4000,
                               json_schema_extra={"maxLength": size.text_chars})),

@@ -203,7 +203,8 @@ class Session:
                     self.reporter.status(f"{task}: iteration {g + 1}/{G}: translator")
                     incumbent = max(found.values(), key=lambda e: (e.val, -e.n), default=None)
                     # the best known: the target's best so far, else the source's top-k
-                    best_known = [incumbent.arch] if incumbent is not None else archive
+                    best_known = [incumbent.arch] if incumbent is not None \
+                        else archive[: cfg.translator.known_best_top]
                     tr = await send(TranslateRequest(                               # line 4
                         space=cfg.space, task=task, principles=P_n, fallback=omega,
                         hint=analysis.subspace if g == 0 else None, incumbent=incumbent,
@@ -284,7 +285,8 @@ class Session:
         sizes = self._answer_sizes()
         await Analyst.register(runtime, "analyst", lambda: Analyst(
             "learns design principles", llms["analyst"], cfg.analyst.max_repairs,
-            size=sizes["analyst"], keep_known_best=cfg.translator.keep_known_best, **caps))
+            size=sizes["analyst"], keep_best=cfg.translator.known_best_top
+            if cfg.translator.keep_known_best else 0, **caps))
         await Translator.register(runtime, "translator", lambda: Translator(
             "turns principles into subspaces", llms["translator"], cfg.translator.max_repairs,
             size=sizes["translator"], **caps))

@@ -14,15 +14,18 @@ from __future__ import annotations
 import abc
 import itertools
 import math
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 import networkx as nx
 import numpy as np
 
 if TYPE_CHECKING:
+    from ._choices import CellChoices
     from ._subspace import Subspace
+    from ._tables import TabularBenchmark
 
 
 def short(value: object, limit: int = 40) -> str:
@@ -36,6 +39,15 @@ def short(value: object, limit: int = 40) -> str:
 
 class SpaceError(ValueError):
     """Bad input to a search space: names the problem and the valid choices."""
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """What a task's numbers mean. Every metric is oriented so that higher is better."""
+
+    name: str
+    metric: str
+    description: str
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,13 @@ class Arch:
 class SearchSpace(abc.ABC):
     """A cell search space. Subclasses set the class attributes and implement encode/decode.
 
+    A space declares everything about itself: its encodings (:meth:`encode`,
+    :meth:`decode`), the PyTorch code of its class prompt (:attr:`op_code` or
+    :meth:`python_class_source`), its tasks (:meth:`tasks`), how a cell is evaluated
+    (:attr:`evaluation`: looked up in :meth:`benchmark`, or a supernet), the vocabulary
+    of the agents' answer schemas (:attr:`schema_title`, :attr:`ops`, :attr:`layers`)
+    and, optionally, the defaults of a run (:meth:`run_defaults`).
+
     Every method that takes ``subspace`` restricts itself to it; ``None`` means the
     whole space.
     """
@@ -87,6 +106,42 @@ class SearchSpace(abc.ABC):
     """One line per operator, used in the Python class prompt."""
     has_constraints: bool = False
     """Whether :meth:`constraint_problems` can reject a cell (searches skip it if not)."""
+    op_code: dict[str, str] = {}
+    """Per operator, PyTorch code of a constructor taking the channel count ``C`` (the
+    generic class prompt's ``OPS`` table; see :mod:`lapt.spaces.cell_prompt`)."""
+    evaluation: Literal["table", "supernet"] = "table"
+    """How a cell is measured: looked up in :meth:`benchmark`, or a weight-sharing supernet."""
+
+    # --------------------------------------------------------------- declarations
+    def benchmark(self) -> TabularBenchmark:
+        """The table of every cell on every task (tabular spaces)."""
+        raise SpaceError(f"space {self.name!r} has no benchmark table (it is evaluated by "
+                         f"{self.evaluation})")
+
+    def tasks(self) -> dict[str, TaskInfo]:
+        """The tasks a cell of this space can be evaluated on, by name."""
+        return self.benchmark().tasks
+
+    def task_description(self, task: str) -> str:
+        """One line on what the task is and which metric scores it."""
+        info = self.benchmark().task(task) if self.evaluation == "table" else self._task(task)
+        return f"{info.description}; metric: {info.metric}, higher is better"
+
+    def _task(self, task: str) -> TaskInfo:
+        tasks = self.tasks()
+        if task not in tasks:
+            raise SpaceError(f"unknown task {task!r} for {self.name}; valid: {', '.join(tasks)}")
+        return tasks[task]
+
+    @property
+    def schema_title(self) -> str:
+        """Prefix of the agents' answer-schema names, e.g. ``Nb201`` (``Nb201AnalystAnswer``)."""
+        return "".join(part.title() for part in re.split(r"[^A-Za-z0-9]+", self.name) if part)
+
+    def run_defaults(self) -> dict[str, Any] | None:
+        """A run config without ``space`` (source, targets, search, ...) that ``lapt run
+        NAME`` and ``lapt bench NAME`` use, or ``None`` (built-ins have presets instead)."""
+        return None
 
     # ----------------------------------------------------------------- encodings
     @abc.abstractmethod
@@ -202,14 +257,21 @@ class SearchSpace(abc.ABC):
         """Number of architectures in the (sub)space."""
         return math.prod(len(c) for c in self._choices(subspace))
 
+    def cells(self, subspace: Subspace | None = None) -> CellChoices:
+        """The per-layer choices of the (sub)space (cached): membership, sampling, mutation."""
+        from ._choices import CellChoices
+
+        cache: dict[Subspace | None, CellChoices] = self.__dict__.setdefault("_cells", {})
+        hit = cache.get(subspace)
+        if hit is None:
+            if len(cache) > 64:
+                cache.clear()
+            hit = cache[subspace] = CellChoices(self, subspace)
+        return hit
+
     def contains(self, arch: Arch, subspace: Subspace | None = None) -> bool:
         """Whether ``arch`` lies in the (sub)space."""
-        choices = self._choices(subspace)
-        if len(arch.ops) != len(choices):
-            return False
-        return all(p in c for p, c in zip(arch.as_layer_list(), choices)) and not (
-            self.constraint_problems(arch)
-        )
+        return self.cells(subspace).contains(arch)
 
     def enumerate(self, subspace: Subspace | None = None) -> Iterator[Arch]:
         """Every architecture of the (sub)space, in canonical order."""
@@ -220,26 +282,11 @@ class SearchSpace(abc.ABC):
 
     def sample(self, rng: np.random.Generator, subspace: Subspace | None = None) -> Arch:
         """A uniform sample from the (sub)space."""
-        choices = self._choices(subspace)
-        for _ in range(10_000):
-            picks = [c[rng.integers(len(c))] for c in choices]
-            arch = Arch(tuple(o for o, _ in picks), tuple(s for _, s in picks))
-            if not self.constraint_problems(arch):
-                return arch
-        raise SpaceError(f"{self.name}: could not sample a valid architecture from the subspace")
+        return self.cells(subspace).draw(rng)
 
     def neighbours(self, arch: Arch, subspace: Subspace | None = None) -> list[Arch]:
         """All architectures of the (sub)space that differ from ``arch`` in one layer."""
-        out = []
-        for i, choices in enumerate(self._choices(subspace)):
-            for op, src in choices:
-                if (op, src) == (arch.ops[i], arch.sources[i]):
-                    continue
-                cand = Arch(arch.ops[:i] + (op,) + arch.ops[i + 1:],
-                            arch.sources[:i] + (src,) + arch.sources[i + 1:])
-                if not self.constraint_problems(cand):
-                    out.append(cand)
-        return out
+        return self.cells(subspace).neighbours(arch)
 
     def mutate(self, arch: Arch, rng: np.random.Generator,
                subspace: Subspace | None = None) -> Arch:
@@ -247,18 +294,7 @@ class SearchSpace(abc.ABC):
 
         Returns ``arch`` itself only when the subspace allows no other one-layer change.
         """
-        choices = self._choices(subspace)
-        layers = [i for i, c in enumerate(choices) if len(c) > 1]
-        rng.shuffle(layers)
-        for i in layers:
-            options = [p for p in choices[i] if p != (arch.ops[i], arch.sources[i])]
-            for j in rng.permutation(len(options)):
-                op, src = options[j]
-                cand = Arch(arch.ops[:i] + (op,) + arch.ops[i + 1:],
-                            arch.sources[:i] + (src,) + arch.sources[i + 1:])
-                if not self.constraint_problems(cand):
-                    return cand
-        return arch
+        return self.cells(subspace).mutate(arch, rng)
 
     # --------------------------------------------------------------------- graph
     def to_graph(self, arch: Arch) -> nx.MultiDiGraph:
@@ -290,10 +326,13 @@ class SearchSpace(abc.ABC):
         """Fixed edges into the output node that no layer chooses (DARTS' concat)."""
         return []
 
-    def python_class_source(self) -> str | None:
-        """Source of a runnable ``nn.Module`` class for this space's cells, or ``None``
-        for the generic one :func:`lapt.tools.encode_space` writes (one op per edge)."""
-        return None
+    def python_class_source(self, subspace: Subspace | None = None) -> str:
+        """Source of a runnable ``nn.Module`` class for this space's cells (the class
+        prompt). The default is the generic cell of :mod:`lapt.spaces.cell_prompt` built
+        from :attr:`op_code` (one op per edge); with ``subspace`` it shows only its choices."""
+        from .cell_prompt import generic_class
+
+        return generic_class(self, subspace)
 
     def has_live_cell(self, subspace: Subspace) -> bool:
         """Whether the subspace holds at least one non-degenerate cell."""

@@ -12,16 +12,7 @@ from importlib import resources
 
 import numpy as np
 
-from ._base import Arch, SearchSpace, SpaceError
-
-
-@dataclass(frozen=True)
-class TaskInfo:
-    """What a task's numbers mean. Every metric is oriented so that higher is better."""
-
-    name: str
-    metric: str
-    description: str
+from ._base import Arch, SearchSpace, SpaceError, TaskInfo
 
 
 @dataclass(frozen=True)
@@ -48,9 +39,14 @@ class TabularBenchmark:
     tasks: dict[str, TaskInfo]
     source: str
     citation: str = ""
+    arrays: dict[str, np.ndarray] | None = None
+    """The numbers themselves (``val``, optional ``test``: tasks x cells), for a table not
+    packaged in ``lapt/spaces/data`` (a :class:`~lapt.spaces.table.TableSpace`'s CSV)."""
 
     @cached_property
     def _data(self) -> dict[str, np.ndarray]:
+        if self.arrays is not None:
+            return self.arrays
         with resources.files("lapt.spaces").joinpath("data", self.source).open("rb") as fh:
             with np.load(fh) as z:
                 return {k: z[k] for k in z.files}

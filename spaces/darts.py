@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 import numpy as np
 
-from ._base import Arch, Layer, SearchSpace, SpaceError
+from ._base import Arch, Layer, SearchSpace, SpaceError, TaskInfo
 from ._darts_genotype import Genotype, GenotypeParser
 from ._darts_prompt import CLASS_TEMPLATE, OP_CODE
 
@@ -50,6 +50,13 @@ CELLS: tuple[str, ...] = ("normal", "reduce")
 NODES: tuple[int, ...] = (2, 3, 4, 5)
 CONCAT: tuple[int, ...] = NODES
 ENUMERATE_LIMIT = 10**7
+TASKS: dict[str, TaskInfo] = {t: TaskInfo(t, "accuracy (%) of a cell with inherited weights", d)
+                              for t, d in {
+    "digits": "8x8 handwritten digits (scikit-learn), 10 classes: the embedded CPU-sized task",
+    "cifar10": "CIFAR-10 image classification, 10 classes, 32x32",
+    "cifar100": "CIFAR-100 image classification, 100 classes, 32x32",
+}.items()}
+"""The supernet's tasks (:mod:`lapt.tools.supernet` trains on them)."""
 
 OP_COMMENTS: dict[str, str] = {
     "none": "zero: cuts the edge, the input contributes nothing",
@@ -95,6 +102,14 @@ class DartsSpace(SearchSpace):
     zero_op = "none"
     op_comments = OP_COMMENTS
     has_constraints = True
+    evaluation = "supernet"
+
+    def tasks(self) -> dict[str, TaskInfo]:
+        return dict(TASKS)
+
+    def task_description(self, task: str) -> str:
+        info = self._task(task)
+        return f"{info.description}; metric: {info.metric}"
 
     # ------------------------------------------------------------------ structure
     @staticmethod
@@ -299,11 +314,12 @@ class DartsSpace(SearchSpace):
         return True
 
     # --------------------------------------------------------------------- prompt
-    def python_class_source(self) -> str:
+    def python_class_source(self, subspace: Subspace | None = None) -> str:
         """The space as a runnable PyTorch ``nn.Module`` taking a layer list (paper's Fig. 2).
 
         Needs only ``torch``; the architectures are then given as layer lists
-        (``arch.as_layer_list()``): 16 ``(op, source)`` pairs, normal cell first.
+        (``arch.as_layer_list()``): 16 ``(op, source)`` pairs, normal cell first. The
+        class is the same for every subspace.
         """
         comments = "\n".join(f"    {op!r}: {OP_CODE[op]},  # {OP_COMMENTS[op]}" for op in OPS)
         return CLASS_TEMPLATE.replace("{OPS}", comments)

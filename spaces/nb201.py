@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from functools import cache
 
-from ._base import Arch, Layer, SearchSpace, SpaceError
-from ._tables import TabularBenchmark, TaskInfo
+from . import _cell4
+from ._base import Arch, Layer, SearchSpace, SpaceError, TaskInfo
+from ._tables import TabularBenchmark
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
+EDGES = _cell4.EDGES
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 
 
@@ -24,15 +25,15 @@ class NB201Space(SearchSpace):
     name = "nb201"
     ops = OPS
     layers = tuple(Layer(f"edge {s}->{t}", OPS, (s,), t) for s, t in EDGES)
-    input_nodes = (0,)
-    output_node = 3
-    op_comments = {
-        "none": "zero: cuts the edge (outputs zeros)",
-        "skip_connect": "identity: passes the input unchanged",
-        "nor_conv_1x1": "ReLU -> 1x1 convolution -> batch norm",
-        "nor_conv_3x3": "ReLU -> 3x3 convolution -> batch norm",
-        "avg_pool_3x3": "3x3 average pooling, stride 1",
-    }
+    input_nodes = _cell4.INPUT_NODES
+    output_node = _cell4.OUTPUT_NODE
+    op_comments = {op: _cell4.OP_COMMENTS[op] for op in OPS}
+    op_code = {op: _cell4.OP_CODE[op] for op in OPS}
+    evaluation = "table"
+
+    def benchmark(self) -> TabularBenchmark:
+        """The vendored table (see :func:`benchmark`)."""
+        return benchmark()
 
     def encode(self, arch: Arch) -> str:
         """The official arch string, e.g. ``|nor_conv_3x3~0|+|...|+|...|``."""

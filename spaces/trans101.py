@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from ._base import Arch, Layer, SearchSpace, SpaceError
-from ._tables import TabularBenchmark, TaskInfo
-from .nb201 import EDGES, NB201Space  # the same 4-node cell and edge order
+from ._base import Arch, Layer, SearchSpace, SpaceError, TaskInfo
+from ._cell4 import EDGES, INPUT_NODES, OP_CODE, OP_COMMENTS, OUTPUT_NODE
+from ._tables import TabularBenchmark
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3")
 PREFIX = "64-41414-"
@@ -29,9 +29,15 @@ class Trans101Space(SearchSpace):
     name = "trans101"
     ops = OPS
     layers = tuple(Layer(f"edge {s}->{t}", OPS, (s,), t) for s, t in EDGES)
-    input_nodes = NB201Space.input_nodes
-    output_node = NB201Space.output_node
-    op_comments = {op: NB201Space.op_comments[op] for op in OPS}  # the same operators
+    input_nodes = INPUT_NODES
+    output_node = OUTPUT_NODE
+    op_comments = {op: OP_COMMENTS[op] for op in OPS}
+    op_code = {op: OP_CODE[op] for op in OPS}
+    evaluation = "table"
+
+    def benchmark(self) -> TabularBenchmark:
+        """The vendored table (see :func:`benchmark`)."""
+        return benchmark()
 
     def encode(self, arch: Arch) -> str:
         """The official code, e.g. ``64-41414-3_33_333``."""

@@ -2,22 +2,36 @@
 
 Every registered search space passes the same space suite, and every search strategy
 passes the same strategy suite on every space. A new space or strategy is covered by
-adding its name to ``SPACES`` / ``STRATEGIES``.
+adding its name to ``SPACES`` / ``STRATEGIES``; every registered space is, and the
+example table space ``tiny201`` too.
 """
 
 from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from lapt.spaces import Arch, SearchSpace, Subspace, get_space, space_names, validate_subspace
+from lapt.spaces import (
+    Arch,
+    SearchSpace,
+    Subspace,
+    get_space,
+    register_space,
+    space_names,
+    unregister_space,
+    validate_subspace,
+)
+from lapt.spaces.table import TableSpace
 from lapt.tools.evaluate import Evaluator
 from lapt.tools.search import STRATEGIES, SearchError, run_search, search
 
-SPACES = space_names()
+SPACES = [*space_names(), "tiny201"]  # and a table space from a CSV (examples/tiny201)
+TINY201 = Path(__file__).resolve().parents[1] / "examples" / "tiny201" / "tiny201" / "space.yaml"
 KNOBS = {"rea": {"population": 5, "tournament": 2}, "random": {}, "local": {}}
 
 
@@ -62,8 +76,15 @@ def tiny_subspace(space: SearchSpace, size: int) -> Subspace:
 
 
 @pytest.fixture(params=SPACES)
-def space(request: pytest.FixtureRequest) -> SearchSpace:
-    return get_space(request.param)
+def space(request: pytest.FixtureRequest) -> Iterator[SearchSpace]:
+    if request.param != "tiny201" or "tiny201" in space_names():
+        yield get_space(request.param)
+        return
+    register_space(TableSpace.from_yaml(TINY201))
+    try:
+        yield get_space("tiny201")
+    finally:
+        unregister_space("tiny201")
 
 
 # ----------------------------------------------------------------- space suite

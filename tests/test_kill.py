@@ -137,10 +137,10 @@ def _prepare(kind: str, tmp: Path, reference: RunDir) -> tuple[Any, RunDir | Non
         return _config(tmp / "runs", {"provider": "openai", "model": "fake-local",
                                       "base_url": _SERVER.url + "/v1",
                                       "json_mode": "json_object", "timeout_s": 10}), None
-    if kind == "llama_cpp":  # the embedded model: greedy, so a new call answers the same
+    if kind == "llama_cpp":  # the embedded model as configured by default (prompt cache on)
         return _config(tmp / "runs", {
             "provider": "llama_cpp", "temperature": 0.0, "seed": 0, "max_tokens": 96,
-            "n_threads": 1, "prompt_cache": False}), None
+            "n_threads": 1}), None
     if kind == "anthropic":
         return _config(tmp / "runs", {"provider": "anthropic", "model": "claude-sonnet-4-5",
                                       "base_url": _SERVER.url, "timeout_s": 10}), None

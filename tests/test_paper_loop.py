@@ -230,14 +230,49 @@ def test_a_subspace_without_any_known_best_cell_is_repaired(tmp_path):
     calls = llm_calls(res)
     analyst = [c for c in calls if c["agent"] == "analyst"]
     assert len(analyst) == 3  # two repairs, then the principles alone
-    assert "holds none of the 20 best architectures known" in analyst[1]["messages"][-1]["content"]
+    assert "holds none of the 3 best architectures known" in analyst[1]["messages"][-1]["content"]
     assert "(the best: layer 0 nor_conv_3x3" in analyst[1]["messages"][-1]["content"]
     its = res.tasks["cifar10"].iterations
     # no usable per-layer list: the Translator made the first subspace, after one repair
     assert its[0].subspace_from == "translator" and its[0].repairs == 1
     searched = its[0].subspace
-    archive = source_archive("nb201", "ImageNet16-120", 20)
+    archive = source_archive("nb201", "ImageNet16-120", 3)  # translator.known_best_top
     assert any(searched.contains(a) for a in archive)
+
+
+def test_the_first_subspace_must_hold_one_of_the_sources_very_best(tmp_path):
+    """A per-layer list that holds one of the source's top 20 but none of its top
+    ``known_best_top`` (3) is refused: holding *some* good cell is no evidence when
+    the list allows most operators (what a model that cannot read the archive writes)."""
+    archive = source_archive("nb201", "ImageNet16-120", 20)
+    top3 = archive[:3]
+    ops = None
+    for cell in archive[3:]:  # one of the top 20, with a second operator on each layer
+        mine = [op for op, _ in cell.as_layer_list()]
+        for other in ("none", "skip_connect", "avg_pool_3x3", "nor_conv_1x1"):
+            cand = [[op] + ([other] if other != op else []) for op in mine]
+            if not any(all(op in cand[l] for l, (op, _) in enumerate(b.as_layer_list()))
+                       for b in top3):
+                ops = cand
+                break
+        if ops:
+            break
+    assert ops is not None, "no list found that holds a top-20 cell but no top-3 cell"
+    listed = {**with_layers(CONV), "layers": [{"layer": l, "ops": o} for l, o in enumerate(ops)]}
+    script = Script(analyst=[listed], translator=[translator_answer(CONV)])
+    cfg = paper_config(tmp_path, translator={"max_ops_per_layer": 2, "keep_known_best": True},
+                       analyst={"max_repairs": 0})
+    res = run_session(load_config(cfg), llms=llms_for(script))
+    first = res.tasks["cifar10"].iterations[0]
+    assert first.subspace_from == "translator"  # the Analyst's list was refused
+    assert "holds none of the 3 best architectures known" in res.principles.origin
+    # the same list with the looser rule (any of the top 20) is the first subspace
+    cfg2 = paper_config(tmp_path / "loose", translator={
+        "max_ops_per_layer": 2, "keep_known_best": True, "known_best_top": 20},
+        analyst={"max_repairs": 0})
+    res2 = run_session(load_config(cfg2), llms=llms_for(Script(
+        analyst=[listed], translator=[translator_answer(CONV)])))
+    assert res2.tasks["cifar10"].iterations[0].subspace_from == "analyst"
 
 
 def test_a_spent_last_subspace_goes_on_in_the_whole_space(tmp_path):

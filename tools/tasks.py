@@ -1,8 +1,9 @@
-"""Tasks per space, and the evaluator that measures a cell on each.
+"""The evaluator that measures a cell of a space on a task, as the space declares it.
 
-Tabular spaces (NB201, Trans101) look cells up in the vendored tables; DARTS trains a
-weight-sharing supernet (see :mod:`lapt.tools.supernet`). This is the one place that
-maps a (space, task) pair to its evaluator.
+A tabular space (``evaluation == "table"``) looks cells up in its benchmark table; a
+supernet space (DARTS) trains a weight-sharing supernet (see :mod:`lapt.tools.supernet`).
+Which tasks a space has, and what they mean, the space itself says (``tasks()``,
+``task_description()``); nothing here names a space.
 """
 
 from __future__ import annotations
@@ -15,43 +16,29 @@ from lapt.spaces import Arch, SearchSpace, SpaceError, TabularBenchmark, get_spa
 from .evaluate import Evaluation, Evaluator
 from .supernet_settings import SupernetSettings
 
-DARTS_TASKS = {
-    "digits": "8x8 handwritten digits (scikit-learn), 10 classes: the embedded CPU-sized task",
-    "cifar10": "CIFAR-10 image classification, 10 classes, 32x32",
-    "cifar100": "CIFAR-100 image classification, 100 classes, 32x32",
-}
+
+def _space(space: str | SearchSpace) -> SearchSpace:
+    return get_space(space) if isinstance(space, str) else space
 
 
 def benchmark(space: str | SearchSpace) -> TabularBenchmark:
-    """The vendored table of a tabular space; raises for spaces without one."""
-    name = space if isinstance(space, str) else space.name
-    if name == "nb201":
-        from lapt.spaces.nb201 import benchmark as b
-    elif name == "trans101":
-        from lapt.spaces.trans101 import benchmark as b
-    else:
-        raise SpaceError(f"space {name!r} has no benchmark table; tabular spaces: nb201, trans101")
-    return b()
+    """The table of a tabular space; raises for spaces without one."""
+    return _space(space).benchmark()
 
 
-def is_tabular(space: str) -> bool:
-    return space in ("nb201", "trans101")
+def is_tabular(space: str | SearchSpace) -> bool:
+    """Whether cells of ``space`` are looked up in a table (else: a supernet)."""
+    return _space(space).evaluation == "table"
 
 
-def task_names(space: str) -> list[str]:
+def task_names(space: str | SearchSpace) -> list[str]:
     """The tasks a space can be evaluated on."""
-    get_space(space)
-    return list(DARTS_TASKS) if space == "darts" else list(benchmark(space).tasks)
+    return list(_space(space).tasks())
 
 
-def task_description(space: str, task: str) -> str:
+def task_description(space: str | SearchSpace, task: str) -> str:
     """One line on what the task is and which metric scores it."""
-    if space == "darts":
-        if task not in DARTS_TASKS:
-            raise SpaceError(f"unknown task {task!r} for darts; valid: {', '.join(DARTS_TASKS)}")
-        return f"{DARTS_TASKS[task]}; metric: accuracy (%) of a cell with inherited weights"
-    info = benchmark(space).task(task)
-    return f"{info.description}; metric: {info.metric}, higher is better"
+    return _space(space).task_description(task)
 
 
 def make_evaluator(space: str, task: str, settings: SupernetSettings | None = None,
@@ -60,15 +47,19 @@ def make_evaluator(space: str, task: str, settings: SupernetSettings | None = No
     """The evaluator of ``task`` in ``space`` (tabular lookup, or a DARTS supernet).
 
     Args:
-        settings: DARTS only: a ``SupernetSettings`` (width, epochs, data root, ...).
-        workdir: DARTS only: where supernet checkpoints go.
-        subspace: DARTS only: the subspace the supernet is built over (None = full space).
+        settings: supernet only: a ``SupernetSettings`` (width, epochs, data root, ...).
+        workdir: supernet only: where supernet checkpoints go.
+        subspace: supernet only: the subspace the supernet is built over (None = full space).
     """
-    if is_tabular(space):
+    s = _space(space)
+    if s.evaluation == "table":
         from .evaluate import TabularEvaluator
 
-        return TabularEvaluator(benchmark(space), task, on_evaluation=on_evaluation)
-    from .supernet import make_supernet_evaluator  # torch is imported only for DARTS
+        return TabularEvaluator(s.benchmark(), task, on_evaluation=on_evaluation)
+    if s.evaluation != "supernet":
+        raise SpaceError(f"space {s.name!r}: unknown evaluation {s.evaluation!r}; valid: "
+                         "table, supernet")
+    from .supernet import make_supernet_evaluator  # torch is imported only for supernets
 
     return make_supernet_evaluator(task, settings, subspace=subspace, workdir=workdir,
                                    on_evaluation=on_evaluation)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ._grammar import grammar_last
-from ._prompt_cache import PromptCache, cache_folder
+from ._prompt_cache import PromptCache, cache_folder, prompt_only_reuse
 from .config import LlamaCppConfig
 
 __all__ = ["build_llama_client", "embedded_model_path", "extra_buffers_run"]
@@ -207,9 +207,11 @@ def build_llama_client(config: LlamaCppConfig) -> Any:
             **kwargs,
         )
     grammar_last(client.llm)
+    cache = None
     if config.prompt_cache:
-        folder = cache_folder(_cache_root() / "prompt-cache", Path(path), config.n_ctx)
-        PromptCache(folder).attach(client.llm)
+        cache = PromptCache(cache_folder(_cache_root() / "prompt-cache", Path(path),
+                                         config.n_ctx))
+    prompt_only_reuse(client.llm, cache)
     client.llm.create_chat_completion = _serialized(  # type: ignore[method-assign]
         client.llm.create_chat_completion, threading.Lock()
     )

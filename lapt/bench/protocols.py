@@ -94,10 +94,43 @@ DEFAULT_METHODS = ("rea", "random", "local", "stats", "lapt", "lapt-noadapt", "l
 
 
 def get_protocol(name: str) -> Protocol:
-    """The protocol called ``name``; raises :class:`BenchError` naming the valid ones."""
-    if name not in PROTOCOLS:
-        raise BenchError(f"unknown protocol {name!r}; valid: {', '.join(PROTOCOLS)}")
-    return PROTOCOLS[name]
+    """The protocol called ``name``: the paper's, or that of a tabular space that declares
+    its run defaults (a plugin); raises :class:`BenchError` naming the valid ones."""
+    if name in PROTOCOLS:
+        return PROTOCOLS[name]
+    from lapt.spaces import SpaceError, origin, space_names
+
+    benched = [n for n in space_names() if origin(n) != "built-in"]  # plugins, in code
+    if name not in space_names():
+        raise BenchError(f"unknown protocol {name!r}; valid: {', '.join(PROTOCOLS)}"
+                         + (f", and the spaces {', '.join(benched)} if they declare a run"
+                            if benched else ""))
+    try:
+        return space_protocol(name)
+    except SpaceError as err:
+        raise BenchError(str(err)) from None
+
+
+def space_protocol(name: str) -> Protocol:
+    """The bench of a tabular space from its declared run (``run_defaults``): its source
+    and targets, its search settings as the budget and REA knobs, 5 seeds."""
+    from lapt.agents import ConfigError, load_config
+    from lapt.spaces import get_space
+
+    space = get_space(name)
+    if space.evaluation != "table" or space.run_defaults() is None:
+        raise BenchError(f"space {name!r} has no bench: a bench needs a tabular space that "
+                         f"declares its run defaults (a table space's 'run:'); valid: "
+                         f"{', '.join(PROTOCOLS)}")
+    try:
+        cfg = load_config(name)
+    except ConfigError as err:
+        raise BenchError(f"space {name!r}: its run defaults: {err}") from None
+    s = cfg.search
+    return Protocol(name=name, space=name, preset=name, source=cfg.source.task,
+                    top_k=cfg.source.top_k, targets=tuple(cfg.targets), seeds=5,
+                    budget=s.budget, population=s.population, tournament=s.tournament,
+                    iterations=s.iterations, top_r=s.top_r, top_q=None)
 
 
 def parse_methods(methods: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:

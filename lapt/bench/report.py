@@ -74,6 +74,15 @@ def trans101_tables(proto: Protocol, summ: dict, methods: list[str], budget: int
     for qr in proto.quoted:
         rows.append([f"{qr.method} (quoted)", *["–"] * len(proto.targets),
                      f"{qr.avg_rank:.2f}" if qr.avg_rank is not None else "–", "–"])
+    if not proto.quoted:  # a plugin space's bench: its own metrics and size
+        from lapt.tools.tasks import benchmark
+
+        bench = benchmark(proto.space)
+        metrics = ", ".join(dict.fromkeys(bench.task(t).metric for t in proto.targets))
+        return [f"### At {budget} evaluations per task", "",
+                ("Per task: test metric of the picked cell (mean ± std over seeds; higher is "
+                 f"better: {metrics}) and its mean rank among the "
+                 f"{bench.space.cardinality():,} cells (1 = best)."), ""] + _table(head, rows)
     return [f"### At {budget} evaluations per task (the paper's Table 3 form)", "",
             ("Per task: test metric of the picked cell (mean ± std over seeds; higher is "
             "better: accuracy %, SSIM, negated L2 loss) and its mean rank among the 4,096 "
@@ -140,8 +149,10 @@ def _loop(proto: Any) -> str:
 
     search = load_config(proto.preset).search
     return (f"LAPT runs one REA search per task in {proto.iterations} iterations: the "
-            f"Analyst's per-layer operators first, an adaptation after {search.initial} "
-            f"evaluations and then every {search.adapt_every}, r = {proto.top_r}")
+            f"Analyst's per-layer operators first, an adaptation after {search.blocks()[0]} "
+            f"evaluations" + (f" and then every {search.adapt_every}"
+                              if search.adapt_every is not None else "")
+            + f", r = {proto.top_r}")
 
 
 def render(bd: BenchDir) -> Path:

@@ -12,10 +12,10 @@ runs exactly the seeds that have none.
 from __future__ import annotations
 
 import json
-import secrets
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from lapt.tools.folders import OutputFolder, Problem
 
 from .protocols import BenchError
 
@@ -33,46 +33,34 @@ def provider_json(providers: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class BenchDir:
+class BenchDir(OutputFolder):
     """One bench's folder. Create with :meth:`create`, reopen with :meth:`open`."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
+    KIND = "bench"
+    MARKER = SETTINGS
 
-    @property
-    def id(self) -> str:
-        return self.path.name
+    @classmethod
+    def error(cls, problem: Problem, message: str) -> Exception:
+        return BenchError(message)
+
+    @classmethod
+    def aliases(cls, ref: str, out_dir: Path) -> list[Path]:
+        return [out_dir / f"bench-{ref}"]
 
     @classmethod
     def create(cls, out_dir: str | Path, protocol: str, settings: dict[str, Any],
                bench_id: str | None = None) -> BenchDir:
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        bench_id = bench_id or f"bench-{protocol}-{stamp}-{secrets.token_hex(2)}"
-        path = Path(out_dir) / bench_id
-        if path.exists():
-            raise BenchError(f"bench folder {path} exists; continue it with --resume {bench_id}")
-        path.mkdir(parents=True)
-        bd = cls(path)
+        stamp = cls.stamp()
+        bd = cls.make(out_dir, bench_id or cls.new_id(f"bench-{protocol}", stamp),
+                      "continue it with --resume")
         bd.write_settings({"protocol": protocol, "created": stamp, **settings})
         return bd
-
-    @classmethod
-    def open(cls, bench: str | Path, out_dir: str | Path = "runs/out") -> BenchDir:
-        """An existing bench by folder path or by id under ``out_dir``."""
-        for cand in (Path(bench), Path(out_dir) / str(bench), Path(out_dir) / f"bench-{bench}"):
-            if (cand / SETTINGS).is_file():
-                return cls(cand)
-        root = Path(out_dir)
-        known = sorted(p.name for p in root.glob("bench-*") if (p / SETTINGS).is_file()) \
-            if root.is_dir() else []
-        raise BenchError(f"no bench {str(bench)!r} (a folder with {SETTINGS}) here or in "
-                         f"{out_dir}; benches there: {', '.join(known[-5:]) or 'none'}")
 
     def settings(self) -> dict[str, Any]:
         return json.loads((self.path / SETTINGS).read_text())
 
     def write_settings(self, settings: dict[str, Any]) -> None:
-        _write_json(self.path / SETTINGS, settings)
+        self.write_json(SETTINGS, settings)
 
     def result_path(self, method: str, seed: int) -> Path:
         return self.path / "results" / method / f"seed-{seed}.json"
@@ -82,9 +70,7 @@ class BenchDir:
 
     def write_result(self, record: dict[str, Any]) -> Path:
         path = self.result_path(record["method"], record["seed"])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write_json(path, record)
-        return path
+        return self.write_json(str(path.relative_to(self.path)), record)
 
     def results(self) -> list[dict[str, Any]]:
         """Every finished seed's record, by method then seed."""
@@ -92,9 +78,3 @@ class BenchDir:
         files = sorted(root.glob("*/seed-*.json"), key=lambda p: (
             p.parent.name, int(p.stem.removeprefix("seed-")))) if root.is_dir() else []
         return [json.loads(f.read_text()) for f in files]
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    tmp.replace(path)

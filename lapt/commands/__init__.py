@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 # Modules here that define a `register(app, bench_app)` function.
-_MODULES: list[str] = ["run", "demo", "bench_core", "bench_paper"]
+_MODULES: list[str] = ["run", "spaces", "demo", "bench_core", "bench_paper"]
 
 
 def register_all() -> None:

@@ -81,27 +81,30 @@ def _bench(protocol: str, methods: str | None, seeds: int | None, provider_confi
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
-    """Add ``nb201``, ``trans101`` and ``render`` to ``lapt bench``."""
+    """Add ``nb201``, ``trans101``, one command per plugin space and ``render`` to
+    ``lapt bench``."""
     methods_help = (f"comma-separated, of: {', '.join(METHODS)} "
                     f"(default: all: {','.join(DEFAULT_METHODS)})")
 
     def make(protocol: str, what: str) -> None:
         from lapt.bench.protocols import PROTOCOLS
 
-        p = PROTOCOLS[protocol]
+        p = PROTOCOLS.get(protocol)
+        seeds_default = f"default {p.seeds}" if p else "default 5"
+        budget_default = f"default {p.budget}" if p else "default: the space's run budget"
 
         @bench_app.command(protocol, help=f"{what}: every method side by side over many "
                            "seeds; writes report.md, seeds.csv and plots.")
         def command(
             methods: str = typer.Option(None, help=methods_help),
-            seeds: int = typer.Option(None, help=f"seeds per method (default {p.seeds})"),
+            seeds: int = typer.Option(None, help=f"seeds per method ({seeds_default})"),
             provider_config: str = typer.Option(
                 None, help="YAML with the LLM providers (a run config, a 'providers' "
                 "mapping, or one provider); default: the embedded llama.cpp model"),
             workers: int = typer.Option(1, help="seeds run in parallel processes (ray "
                                         "without --address: the local instance's CPUs)"),
             budget: int = typer.Option(None, help="unique evaluations per target task and "
-                                       f"seed (default {p.budget})"),
+                                       f"seed ({budget_default})"),
             out: str = typer.Option("runs/out", help="where bench folders go"),
             resume: str = typer.Option(None, help="continue a bench (id or folder): "
                                        "finished seeds are not run again"),
@@ -125,6 +128,12 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
 
     make("nb201", "NAS-Bench-201, the paper's Table 2 (source ImageNet16-120; CIFAR-10/100)")
     make("trans101", "TransNAS-Bench-101 micro, the paper's Table 3 (source jigsaw; six tasks)")
+    from lapt.spaces import plugin_names  # listed, not loaded: a broken one fails on use
+
+    taken = {c.name for c in bench_app.registered_commands} | {"render"}
+    for name in plugin_names():
+        if name not in taken:  # a plugin named like a bench command has no bench command
+            make(name, f"the plugin space {name} (its declared run: source, targets, search)")
 
     @bench_app.command("render")
     def render_cmd(
