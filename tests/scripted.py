@@ -79,3 +79,20 @@ class Script:
 
 def timeout() -> BaseException:
     return TimeoutError("scripted timeout")
+
+
+class KillOnce(Script):
+    """A :class:`Script` whose first call, while ``marker`` does not exist, creates it and
+    kills its own process (a worker lost mid-seed); every later call answers as usual."""
+
+    def __init__(self, marker: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.marker = marker
+
+    def __call__(self, agent: str, messages: list, schema: Any) -> Any:
+        import os
+
+        if not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            os._exit(1)
+        return super().__call__(agent, messages, schema)

@@ -19,9 +19,10 @@ from .protocols import (
     parse_methods,
 )
 from .report import render
-from .runner import Outcome, execute, load_providers, plan, run_bench
+from .runner import Executor, Outcome, execute, load_providers, plan, run_bench
 from .store import BenchDir
 
-__all__ = ["METHODS", "PROTOCOLS", "BenchDir", "BenchError", "Job", "Outcome", "Protocol",
+__all__ = ["METHODS", "PROTOCOLS", "BenchDir", "BenchError", "Executor", "Job", "Outcome",
+           "Protocol",
            "execute", "get_protocol", "load_providers", "parse_methods", "plan", "render",
            "run_bench", "run_job"]

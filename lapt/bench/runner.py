@@ -1,4 +1,6 @@
-"""Run a bench: every (method, seed) not yet finished, in parallel processes, with progress.
+"""Run a bench: every (method, seed) not yet finished, with progress, on an executor:
+``local`` (this process, or parallel processes) or ``ray`` (one Ray task per seed, see
+:mod:`lapt.bench.ray_executor`).
 
 Example:
     >>> from lapt.bench import run_bench
@@ -16,6 +18,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from lapt.tools.cluster import ClusterError, check_executor
 
 from .methods import Job, run_job
 from .protocols import LLM_METHODS, BenchError, get_protocol, notransfer_budget, parse_methods
@@ -123,11 +127,37 @@ def _work(job: Job, queue: Any = None) -> tuple[str, float]:
     return job.name, record["wall_s"]
 
 
+@dataclass(frozen=True)
+class Executor:
+    """Where a bench's seeds run, and how."""
+
+    name: str = "local"
+    """``local``: this process (``workers == 1``) or parallel processes; ``ray``: Ray tasks."""
+    address: str | None = None
+    """Ray only: the cluster's address (None: a local instance of ``workers`` CPUs)."""
+    cpus_per_seed: float | None = None
+    """Ray only: CPUs a seed reserves (None: its model's threads, else one)."""
+    retries: int = 2
+    """Ray only: retries of a seed whose worker died."""
+    forward_keys: bool = False
+    """Ray only: send the providers' key variables in the tasks' runtime environment
+    (Ray's runtime_env_agent.log then holds them: docs/ray.md)."""
+
+    def __post_init__(self) -> None:
+        check_executor(self.name)
+        if self.name != "ray" and (self.address is not None or self.cpus_per_seed is not None):
+            raise ClusterError("--address and --cpus-per-seed need --executor ray")
+        if self.cpus_per_seed is not None and not self.cpus_per_seed > 0:
+            raise ClusterError(f"cpus per seed must be > 0, got {self.cpus_per_seed!r}")
+
+
 def execute(bd: BenchDir, jobs: list[Job], workers: int = 1,
             on_start: Callable[[Job], None] | None = None,
             on_done: Callable[[Job, float | None, str | None], None] | None = None,
-            on_status: Callable[[str, str], None] | None = None) -> Outcome:
-    """Run the unfinished jobs (in this process when ``workers == 1``)."""
+            on_status: Callable[[str, str], None] | None = None,
+            executor: Executor | None = None) -> Outcome:
+    """Run the unfinished jobs (in this process when ``workers == 1`` and local)."""
+    executor = executor or Executor()
     out = Outcome(bd)
     t0 = time.perf_counter()
     todo = []
@@ -136,7 +166,18 @@ def execute(bd: BenchDir, jobs: list[Job], workers: int = 1,
             out.skipped.append(job.name)
         else:
             todo.append(job)
-    if workers == 1:
+    if executor.name == "ray" and todo:
+        from .ray_executor import execute_ray
+
+        def settled(job: Job, record: dict[str, Any] | None, err: BaseException | None) -> None:
+            if record is not None:
+                bd.write_result(record)
+            _settle(out, job, record["wall_s"] if record else None, err, on_done)
+
+        execute_ray(bd.path, todo, address=executor.address, workers=workers,
+                    cpus_per_seed=executor.cpus_per_seed, retries=executor.retries,
+                    forward_keys=executor.forward_keys, on_start=on_start, on_settled=settled)
+    elif workers == 1:
         for job in todo:
             if on_start:
                 on_start(job)
@@ -152,7 +193,7 @@ def execute(bd: BenchDir, jobs: list[Job], workers: int = 1,
     return out
 
 
-def _settle(out: Outcome, job: Job, wall: float | None, err: Exception | None,
+def _settle(out: Outcome, job: Job, wall: float | None, err: BaseException | None,
             on_done: Any) -> None:
     """Record a finished seed (or its failure) and tell ``on_done``."""
     if err is not None:
@@ -196,10 +237,10 @@ def _parallel(todo: list[Job], workers: int, out: Outcome, on_start: Any, on_don
 
 
 def run_bench(protocol: str, *, workers: int = 1, render: bool = True,
-              **options: Any) -> Outcome:
+              executor: Executor | None = None, **options: Any) -> Outcome:
     """Plan, execute and (by default) render a bench; ``options`` are :func:`plan`'s."""
     bd, jobs = plan(protocol, workers=workers, **options)
-    out = execute(bd, jobs, workers)
+    out = execute(bd, jobs, workers, executor=executor)
     if render:
         from .report import render as render_report
 

@@ -9,7 +9,7 @@ import typer
 from lapt.bench.protocols import DEFAULT_METHODS, LLM_METHODS, METHODS
 
 
-def _progress(bd: Any, jobs: list, workers: int) -> Any:
+def _progress(bd: Any, jobs: list, workers: int, executor: Any = None) -> Any:
     """Run the jobs under rich progress bars (one per method) and a status line."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -41,28 +41,38 @@ def _progress(bd: Any, jobs: list, workers: int) -> Any:
         def on_status(name: str, text: str) -> None:
             progress.update(line, description=f"[dim]{name}: {text}"[:120])
 
-        return execute(bd, jobs, workers, on_done=on_done, on_status=on_status)
+        return execute(bd, jobs, workers, on_done=on_done, executor=executor,
+                       on_status=on_status if executor is None or executor.name == "local"
+                       else None)
 
 
 def _bench(protocol: str, methods: str | None, seeds: int | None, provider_config: str | None,
            workers: int, budget: int | None, out: str, resume: str | None,
-           bench_id: str | None, replay: str | None) -> None:
+           bench_id: str | None, replay: str | None, ray: dict[str, Any]) -> None:
     from rich.console import Console
 
-    from lapt.bench import BenchError, load_providers, plan, render
+    from lapt.bench import BenchError, Executor, load_providers, plan, render
+    from lapt.tools.cluster import ClusterError
 
     console = Console()
     try:
+        executor = Executor(**ray)
         providers = load_providers(provider_config) if provider_config else None
         bd, jobs = plan(protocol, methods=methods, seeds=seeds, budget=budget,
                         providers=providers, workers=workers, out_dir=out, resume=resume,
                         bench_id=bench_id, replay=replay)
-    except BenchError as err:
+    except (BenchError, ClusterError) as err:
         raise typer.BadParameter(str(err)) from None
     left = sum(not bd.finished(j.method, j.seed) for j in jobs)
+    where = (f"{workers} worker(s)" if executor.name == "local" else
+             f"Ray at {executor.address}" if executor.address else
+             f"a local Ray instance of {workers} CPU(s)")
     console.print(f"lapt bench {protocol}: {bd.path} ({left} of {len(jobs)} seeds to run, "
-                  f"{workers} worker(s))")
-    outcome = _progress(bd, jobs, workers)
+                  f"{where})")
+    try:
+        outcome = _progress(bd, jobs, workers, executor)
+    except ClusterError as err:
+        raise typer.BadParameter(str(err)) from None
     report = render(bd)
     console.print(f"ran {len(outcome.ran)}, skipped {len(outcome.skipped)} finished, "
                   f"failed {len(outcome.failed)} in {outcome.wall_s:.1f} s; report: {report}")
@@ -91,7 +101,8 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             provider_config: str = typer.Option(
                 None, help="YAML with the LLM providers (a run config, a 'providers' "
                 "mapping, or one provider); default: the embedded llama.cpp model"),
-            workers: int = typer.Option(1, help="seeds run in parallel processes"),
+            workers: int = typer.Option(1, help="seeds run in parallel processes (ray "
+                                        "without --address: the local instance's CPUs)"),
             budget: int = typer.Option(None, help="unique evaluations per target task and "
                                        f"seed ({budget_default})"),
             out: str = typer.Option("runs/out", help="where bench folders go"),
@@ -100,9 +111,20 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             bench_id: str = typer.Option(None, "--id", help="name of a new bench folder"),
             replay: str = typer.Option(None, help="answer every LLM call from this "
                                        "bench's transcripts (no LLM)"),
+            executor: str = typer.Option("local", help="where seeds run: local or ray "
+                                         "(docs/ray.md)"),
+            address: str = typer.Option(None, help="ray: the cluster's address (default: "
+                                        "start a local instance)"),
+            cpus_per_seed: float = typer.Option(None, help="ray: CPUs a seed reserves "
+                                                "(default: its model's threads, else 1)"),
+            forward_keys: bool = typer.Option(False, help="ray: send the providers' key "
+                                              "variables in the tasks' runtime environment "
+                                              "(Ray logs them there: docs/ray.md)"),
         ) -> None:
             _bench(protocol, methods, seeds, provider_config, workers, budget, out, resume,
-                   bench_id, replay)
+                   bench_id, replay, {"name": executor, "address": address,
+                                      "cpus_per_seed": cpus_per_seed,
+                                      "forward_keys": forward_keys})
 
     make("nb201", "NAS-Bench-201, the paper's Table 2 (source ImageNet16-120; CIFAR-10/100)")
     make("trans101", "TransNAS-Bench-101 micro, the paper's Table 3 (source jigsaw; six tasks)")
