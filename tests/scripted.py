@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import json
+from collections.abc import Callable
 from typing import Any
 
 from lapt.agents.providers import FunctionConfig
@@ -96,3 +98,65 @@ class KillOnce(Script):
             open(self.marker, "w").close()
             os._exit(1)
         return super().__call__(agent, messages, schema)
+
+
+def _last_user_text(body: dict[str, Any]) -> str:
+    content = body["messages"][-1]["content"]
+    if isinstance(content, list):  # Anthropic's content blocks
+        content = " ".join(b.get("text", "") for b in content if isinstance(b, dict))
+    return str(content)
+
+
+def _reply(path: str, answer: str) -> dict[str, Any]:
+    """``answer`` in the response format of the API that ``path`` belongs to."""
+    if path.endswith("/messages"):  # Anthropic
+        return {"id": "m", "type": "message", "role": "assistant", "model": "fake",
+                "content": [{"type": "text", "text": answer}], "stop_reason": "end_turn",
+                "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}}
+    if path.endswith("/api/chat"):  # Ollama
+        return {"model": "fake", "created_at": "2026-01-01T00:00:00Z",
+                "message": {"role": "assistant", "content": answer}, "done": True,
+                "done_reason": "stop", "prompt_eval_count": 1, "eval_count": 1}
+    return {"id": "x", "object": "chat.completion", "created": 0, "model": "fake",
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": answer}}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+
+
+class LoopbackLLM:
+    """A loopback server that speaks the OpenAI, Anthropic and Ollama chat APIs; its model
+    is ``answer(agent, messages)``. ``auth`` collects each request's Authorization or
+    x-api-key header. ``close()`` stops it."""
+
+    def __init__(self, answer: Callable[[str, list], Any]) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        auth: list[str] = []
+        self.auth = auth
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                auth.append(self.headers.get("Authorization") or
+                            self.headers.get("x-api-key") or "")
+                text = _last_user_text(body)
+                agent = ("translator" if "refined search space for this task" in text
+                         else "analyst" if "Analyse them in steps" in text else "adapter")
+                data = json.dumps(_reply(self.path, json.dumps(
+                    answer(agent, body["messages"])))).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()

@@ -10,7 +10,6 @@ some points; the parent resumes it in-process.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 from pathlib import Path
@@ -23,7 +22,7 @@ from lapt.agents import rundir as rundir_module
 from lapt.agents import transcript as transcript_module
 from lapt.agents.providers import FunctionConfig, build_llm
 
-from .scripted import adapter_answer, analyst_answer, translator_answer
+from .scripted import LoopbackLLM, adapter_answer, analyst_answer, translator_answer
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")]
@@ -51,59 +50,6 @@ def _config(tmp: Path, provider: dict[str, Any]) -> Any:
         "search": {"budget": 16, "iterations": 3, "initial": 6, "adapt_every": 4,
                    "population": 4, "tournament": 2},
         "translator": {"max_ops_per_layer": 2}, "providers": {"default": provider}})
-
-
-def _last_user_text(body: dict[str, Any]) -> str:
-    content = body["messages"][-1]["content"]
-    if isinstance(content, list):  # Anthropic's content blocks
-        content = " ".join(b.get("text", "") for b in content if isinstance(b, dict))
-    return str(content)
-
-
-def _reply(path: str, answer: str) -> dict[str, Any]:
-    """``answer`` in the response format of the API that ``path`` belongs to."""
-    if path.endswith("/messages"):  # Anthropic
-        return {"id": "m", "type": "message", "role": "assistant", "model": "fake",
-                "content": [{"type": "text", "text": answer}], "stop_reason": "end_turn",
-                "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}}
-    if path.endswith("/api/chat"):  # Ollama
-        return {"model": "fake", "created_at": "2026-01-01T00:00:00Z",
-                "message": {"role": "assistant", "content": answer}, "done": True,
-                "done_reason": "stop", "prompt_eval_count": 1, "eval_count": 1}
-    return {"id": "x", "object": "chat.completion", "created": 0, "model": "fake",
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": answer}}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
-
-
-class _FakeServer:
-    """A loopback server that speaks the OpenAI, Anthropic and Ollama chat APIs; its model
-    is :func:`_answer` (stateless, so a resumed run's new calls get the same answers)."""
-
-    def __init__(self) -> None:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                text = _last_user_text(body)
-                agent = ("translator" if "refined search space for this task" in text
-                         else "analyst" if "Analyse them in steps" in text else "adapter")
-                answer = json.dumps(_answer(agent, body["messages"], None))
-                data = json.dumps(_reply(self.path, answer)).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
 
 def _llms(kind: str) -> dict[str, Any] | None:
@@ -210,7 +156,7 @@ def test_kill_anywhere_then_resume_equals_the_uninterrupted_run(tmp_path, refere
         reference = RunDir(Path(run_session(cfg).run_dir))
     global _SERVER
     if kind in ("openai", "anthropic", "ollama") and _SERVER is None:
-        _SERVER = _FakeServer()  # serves the forked children from this process
+        _SERVER = LoopbackLLM(lambda agent, messages: _answer(agent, messages, None))
     whole = _summary(reference)
     ref_evals = [(e.task, e.arch) for e in reference.evaluations()]
     total = len(reference.records()) + len(ref_evals)

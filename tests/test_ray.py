@@ -14,7 +14,7 @@ from lapt.bench import BenchDir, Executor, load_providers, run_bench
 from lapt.tools.cluster import ClusterError, connect
 
 from . import scripted
-from .scripted import KillOnce, Script
+from .scripted import KillOnce, LoopbackLLM, Script
 
 pytestmark = pytest.mark.slow
 RAY = Executor("ray")
@@ -116,46 +116,17 @@ KEY = "sk-ray-test-SECRET-0123456789abcdef"
 def test_the_key_reaches_the_worker_but_never_disk(tmp_path, monkeypatch):
     """An OpenAI-compatible loopback server answers; the key goes to the workers through
     the runtime environment (set here only after Ray started) and into no file."""
-    import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    seen: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            seen.append(self.headers.get("Authorization", ""))
-            text = str(body["messages"][-1]["content"])
-            agent = ("translator" if "refined search space for this task" in text
-                     else "analyst" if "Analyse them in steps" in text else "adapter")
-            answer = json.dumps(Script().defaults[agent])
-            data = json.dumps({"id": "x", "object": "chat.completion", "created": 0,
-                               "model": "fake", "choices": [{"index": 0, "finish_reason": "stop",
-                               "message": {"role": "assistant", "content": answer}}],
-                               "usage": {"prompt_tokens": 1, "completion_tokens": 1,
-                                         "total_tokens": 2}}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    server = LoopbackLLM(lambda agent, messages: Script().defaults[agent])
     monkeypatch.setenv("LAPT_RAY_TEST_KEY", KEY)
     provider = {"provider": "openai", "model": "fake", "api_key_env": "LAPT_RAY_TEST_KEY",
-                "base_url": f"http://127.0.0.1:{httpd.server_address[1]}/v1"}
+                "base_url": f"{server.url}/v1"}
     try:
         res = run_bench("nb201", methods="lapt", seeds=1, budget=20, out_dir=tmp_path,
                         executor=Executor("ray", forward_keys=True),
                         providers=load_providers({"default": provider}))
     finally:
-        httpd.shutdown()
+        server.close()
     assert not res.failed, res.failed
-    assert seen and all(h == f"Bearer {KEY}" for h in seen)  # the worker had the key
+    assert server.auth and all(h == f"Bearer {KEY}" for h in server.auth)  # the worker had the key
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert files and not [p for p in files if KEY.encode() in p.read_bytes()]
