@@ -153,7 +153,6 @@ def prompt_only_reuse(llm: Any, cache: PromptCache | None = None) -> Any:
         yield from generate(tokens, *args, **kwargs)
 
     llm.generate = canonical_generate
-    llm.lapt_context = context
     if cache is not None:
         llm.prompt_cache = cache
     return llm
