@@ -8,7 +8,7 @@ import csv
 import pytest
 
 ray = pytest.importorskip("ray")
-import cloudpickle
+from ray import cloudpickle  # Ray pickles with its own copy (the standalone one: no effect)
 
 from lapt.bench import BenchDir, Executor, load_providers, run_bench
 from lapt.tools.cluster import ClusterError, connect
@@ -159,3 +159,46 @@ def test_the_key_reaches_the_worker_but_never_disk(tmp_path, monkeypatch):
     assert seen and all(h == f"Bearer {KEY}" for h in seen)  # the worker had the key
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert files and not [p for p in files if KEY.encode() in p.read_bytes()]
+
+
+def test_the_cli_runs_a_bench_on_a_local_ray_instance_of_its_own(tmp_path):
+    """`lapt bench nb201 --executor ray --workers 2` in a fresh process: it starts (and
+    stops) a local instance of 2 CPUs, and writes what the local executor writes."""
+    import os
+    import subprocess
+    import sys
+
+    args = ["bench", "nb201", "--methods", "rea", "--seeds", "2", "--budget", "30",
+            "--out", str(tmp_path), "--id", "cli-ray", "--executor", "ray", "--workers", "2"]
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}  # not this module's
+    done = subprocess.run([sys.executable, "-c", "from lapt.cli import main; main()", *args],
+                          capture_output=True, text=True, timeout=300, env={**env,
+                                                                            "COLUMNS": "200"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "a local Ray instance of 2 CPU(s)" in done.stdout
+    assert "ran 2, skipped 0 finished, failed 0" in done.stdout
+    bd = BenchDir.open("cli-ray", tmp_path)
+    assert (bd.path / "report.md").is_file()
+    local = run_bench("nb201", methods="rea", seeds=2, budget=30, out_dir=tmp_path / "local")
+    assert {(r["method"], r["seed"]) for r in rows(bd)} == {("rea", "0"), ("rea", "1")}
+    assert rows(bd) == rows(local.bench)
+
+
+def test_the_cli_names_an_unreachable_address_at_once(tmp_path):
+    """An address where nothing listens is refused within the 5 s probe, before a bench
+    folder is made (Ray on its own would wait minutes)."""
+    import time
+
+    from typer.testing import CliRunner
+
+    from lapt.cli import app
+
+    t0 = time.perf_counter()
+    r = CliRunner().invoke(app, ["bench", "nb201", "--methods", "rea", "--seeds", "1",
+                                 "--out", str(tmp_path), "--executor", "ray",
+                                 "--address", "127.0.0.1:9"], env={"COLUMNS": "200"})
+    assert time.perf_counter() - t0 < 10
+    assert r.exit_code == 2, r.output
+    assert "cannot reach the Ray cluster at '127.0.0.1:9'" in r.output
+    assert "ray start --head" in r.output
+    assert not list(tmp_path.iterdir())  # no bench folder left behind
