@@ -202,3 +202,53 @@ def test_the_cli_names_an_unreachable_address_at_once(tmp_path):
     assert "cannot reach the Ray cluster at '127.0.0.1:9'" in r.output
     assert "ray start --head" in r.output
     assert not list(tmp_path.iterdir())  # no bench folder left behind
+
+
+def test_darts_supernet_and_final_network_train_on_ray_as_locally(tmp_path, monkeypatch):
+    """`supernet.executor: ray`: the supernet and the final network train as Ray tasks
+    (the driver only reloads the supernet's checkpoint) and give what the local path
+    gives: the same losses, the same scores of a cell, the same final accuracies."""
+    import numpy as np
+
+    from lapt.spaces import get_space
+    from lapt.tools.supernet import (
+        SupernetSettings,
+        latest_checkpoint,
+        make_supernet_evaluator,
+        pipeline,
+        train_final,
+    )
+
+    tiny = {"width": 4, "cells": 3, "epochs": 2, "final_epochs": 1, "final_width": 4,
+            "final_cells": 3, "device": "cpu", "cpu_threads": 1}
+    space = get_space("darts")
+    arch = space.sample(np.random.default_rng(0))
+    sub = space.full_subspace()
+
+    def outcome(settings: SupernetSettings, folder) -> tuple:
+        ev = make_supernet_evaluator("digits", settings, subspace=sub,
+                                     workdir=folder / "supernet", progress=False)
+        e = ev.evaluate(arch)
+        final = train_final(arch, "digits", settings, workdir=folder, progress=False)
+        return ([round(r["loss"], 6) for r in ev.supernet.train_log], e.val, e.test,
+                {k: v for k, v in final.items() if k != "final_train_s"})
+
+    local = outcome(SupernetSettings(**tiny), tmp_path / "local")
+    real_train = pipeline.train_supernet
+
+    def reload_only(*args, **kwargs):  # on the driver: the checkpoint is there already
+        assert latest_checkpoint(args[4])["epoch"] == tiny["epochs"]
+        return real_train(*args, **kwargs)
+
+    def no_final(*args, **kwargs):
+        raise AssertionError("the final network trained on the driver")
+
+    monkeypatch.setattr(pipeline, "train_supernet", reload_only)
+    monkeypatch.setattr(pipeline, "train_from_scratch", no_final)
+    on_ray = outcome(SupernetSettings(**tiny, executor="ray"), tmp_path / "ray")
+    assert on_ray == local
+    assert len(local[0]) == 2 and local[3]["final_epochs"] == 1
+    assert (tmp_path / "ray" / "supernet" / "epoch-0002.pt").is_file()
+    assert (tmp_path / "ray" / "final" / "digits" / "epoch-0001.pt").is_file()
+    with pytest.raises(ValueError, match="'local' or 'ray'"):
+        SupernetSettings(executor="dask")
