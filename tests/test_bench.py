@@ -212,3 +212,23 @@ def test_provider_config_forms(tmp_path):
     bad.write_text("- just\n- a list\n")
     with pytest.raises(BenchError, match="expected a mapping"):
         load_providers(bad)
+
+
+def test_a_seed_reserves_its_llama_threads_else_one_cpu(tmp_path):
+    from lapt.agents.providers import FunctionConfig, LlamaCppConfig
+    from lapt.bench.methods import Job
+    from lapt.bench.ray_executor import LLAMA_CPUS, seed_cpus
+
+    def cpus(method: str, providers: dict, replay: str | None = None) -> float:
+        return seed_cpus(Job("nb201", method, 0, 40, str(tmp_path), providers, replay))
+
+    api = FunctionConfig(answers=["{}"])
+    assert cpus("rea", {"default": LlamaCppConfig(n_threads=8)}) == 1  # no model asked
+    assert cpus("lapt", {"default": api}) == 1  # a remote API: the seed mostly waits
+    assert cpus("lapt", {}) == LLAMA_CPUS == 2  # the preset's embedded model, threads unset
+    assert cpus("lapt", {"default": LlamaCppConfig(n_threads=3)}) == 3
+    # per agent: the largest model decides; every session of lapt-notransfer counts
+    assert cpus("lapt", {"default": api, "translator": LlamaCppConfig(n_threads=5),
+                         "adapter": LlamaCppConfig(n_threads=4)}) == 5
+    assert cpus("lapt-notransfer", {"default": LlamaCppConfig(n_threads=6)}) == 6
+    assert cpus("lapt", {"default": LlamaCppConfig(n_threads=6)}, replay=str(tmp_path)) == 1

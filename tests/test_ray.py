@@ -8,7 +8,7 @@ import csv
 import pytest
 
 ray = pytest.importorskip("ray")
-import cloudpickle
+from ray import cloudpickle  # Ray pickles with its own copy (the standalone one: no effect)
 
 from lapt.bench import BenchDir, Executor, load_providers, run_bench
 from lapt.tools.cluster import ClusterError, connect
@@ -130,3 +130,96 @@ def test_the_key_reaches_the_worker_but_never_disk(tmp_path, monkeypatch):
     assert server.auth and all(h == f"Bearer {KEY}" for h in server.auth)  # the worker had the key
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert files and not [p for p in files if KEY.encode() in p.read_bytes()]
+
+
+def test_the_cli_runs_a_bench_on_a_local_ray_instance_of_its_own(tmp_path):
+    """`lapt bench nb201 --executor ray --workers 2` in a fresh process: it starts (and
+    stops) a local instance of 2 CPUs, and writes what the local executor writes."""
+    import os
+    import subprocess
+    import sys
+
+    args = ["bench", "nb201", "--methods", "rea", "--seeds", "2", "--budget", "30",
+            "--out", str(tmp_path), "--id", "cli-ray", "--executor", "ray", "--workers", "2"]
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}  # not this module's
+    done = subprocess.run([sys.executable, "-c", "from lapt.cli import main; main()", *args],
+                          capture_output=True, text=True, timeout=300, env={**env,
+                                                                            "COLUMNS": "200"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "a local Ray instance of 2 CPU(s)" in done.stdout
+    assert "ran 2, skipped 0 finished, failed 0" in done.stdout
+    bd = BenchDir.open("cli-ray", tmp_path)
+    assert (bd.path / "report.md").is_file()
+    local = run_bench("nb201", methods="rea", seeds=2, budget=30, out_dir=tmp_path / "local")
+    assert {(r["method"], r["seed"]) for r in rows(bd)} == {("rea", "0"), ("rea", "1")}
+    assert rows(bd) == rows(local.bench)
+
+
+def test_the_cli_names_an_unreachable_address_at_once(tmp_path):
+    """An address where nothing listens is refused within the 5 s probe, before a bench
+    folder is made (Ray on its own would wait minutes)."""
+    import time
+
+    from typer.testing import CliRunner
+
+    from lapt.cli import app
+
+    t0 = time.perf_counter()
+    r = CliRunner().invoke(app, ["bench", "nb201", "--methods", "rea", "--seeds", "1",
+                                 "--out", str(tmp_path), "--executor", "ray",
+                                 "--address", "127.0.0.1:9"], env={"COLUMNS": "200"})
+    assert time.perf_counter() - t0 < 10
+    assert r.exit_code == 2, r.output
+    assert "cannot reach the Ray cluster at '127.0.0.1:9'" in r.output
+    assert "ray start --head" in r.output
+    assert not list(tmp_path.iterdir())  # no bench folder left behind
+
+
+def test_darts_supernet_and_final_network_train_on_ray_as_locally(tmp_path, monkeypatch):
+    """`supernet.executor: ray`: the supernet and the final network train as Ray tasks
+    (the driver only reloads the supernet's checkpoint) and give what the local path
+    gives: the same losses, the same scores of a cell, the same final accuracies."""
+    import numpy as np
+
+    from lapt.spaces import get_space
+    from lapt.tools.supernet import (
+        SupernetSettings,
+        latest_checkpoint,
+        make_supernet_evaluator,
+        pipeline,
+        train_final,
+    )
+
+    tiny = {"width": 4, "cells": 3, "epochs": 2, "final_epochs": 1, "final_width": 4,
+            "final_cells": 3, "device": "cpu", "cpu_threads": 1}
+    space = get_space("darts")
+    arch = space.sample(np.random.default_rng(0))
+    sub = space.full_subspace()
+
+    def outcome(settings: SupernetSettings, folder) -> tuple:
+        ev = make_supernet_evaluator("digits", settings, subspace=sub,
+                                     workdir=folder / "supernet", progress=False)
+        e = ev.evaluate(arch)
+        final = train_final(arch, "digits", settings, workdir=folder, progress=False)
+        return ([round(r["loss"], 6) for r in ev.supernet.train_log], e.val, e.test,
+                {k: v for k, v in final.items() if k != "final_train_s"})
+
+    local = outcome(SupernetSettings(**tiny), tmp_path / "local")
+    real_train = pipeline.train_supernet
+
+    def reload_only(*args, **kwargs):  # on the driver: the checkpoint is there already
+        assert latest_checkpoint(args[4])["epoch"] == tiny["epochs"]
+        return real_train(*args, **kwargs)
+
+    def no_final(*args, **kwargs):
+        raise AssertionError("the final network trained on the driver")
+
+    monkeypatch.setattr(pipeline, "train_supernet", reload_only)
+    monkeypatch.setattr(pipeline, "train_from_scratch", no_final)
+    on_ray = outcome(SupernetSettings(**tiny, executor="ray"), tmp_path / "ray")
+    assert on_ray == local
+    assert len(local[0]) == 2 and local[3]["final_epochs"] == 1
+    assert (tmp_path / "ray" / "supernet" / "epoch-0002.pt").is_file()
+    assert (tmp_path / "ray" / "final" / "digits" / "epoch-0001.pt").is_file()
+    with pytest.raises(ValueError, match="'local' or 'ray'"):
+        SupernetSettings(executor="dask")

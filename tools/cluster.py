@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["EXECUTORS", "ClusterError", "check_executor", "connect", "in_scratch",
+__all__ = ["EXECUTORS", "ClusterError", "check_address", "check_executor", "connect", "in_scratch",
            "pack_folder", "require_ray", "unpack_files"]
 
 EXECUTORS = ("local", "ray")
@@ -60,10 +60,10 @@ def connect(address: str | None = None, num_cpus: float | None = None) -> Any:
     An unreachable address is a :class:`ClusterError` naming it.
     """
     ray = require_ray()
+    if address is not None:
+        check_address(address)
     if ray.is_initialized():
         return ray
-    if address is not None and not address.startswith(("ray://", "auto", "local")):
-        _reachable(address)
     try:
         if address is None:
             ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
@@ -77,9 +77,14 @@ def connect(address: str | None = None, num_cpus: float | None = None) -> Any:
     return ray
 
 
-def _reachable(address: str, timeout_s: float = 5.0) -> None:
-    """A quick TCP check of ``host:port`` (Ray itself waits minutes before it gives up)."""
+def check_address(address: str, timeout_s: float = 5.0) -> None:
+    """A quick TCP check of a ``host:port`` address (Ray itself waits minutes before it
+    gives up): :class:`ClusterError` naming it if nothing answers. ``ray://``, ``auto``
+    and ``local`` addresses are left to Ray."""
     import socket
+
+    if address.startswith(("ray://", "auto", "local")):
+        return
 
     host, _, port = address.rpartition(":")
     try:

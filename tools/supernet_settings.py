@@ -3,6 +3,8 @@ as a run config's ``supernet:`` section holds them (one typed model, defined her
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["SupernetSettings"]
@@ -24,3 +26,8 @@ class SupernetSettings(BaseModel):
     final_cells: int = Field(5, gt=0)
     device: str = Field("auto", description="auto (CUDA when present), cpu, cuda")
     cpu_threads: int | None = Field(None, gt=0, description="torch threads on the CPU")
+    executor: Literal["local", "ray"] = Field(
+        "local", description="where supernets and final networks train: local (this "
+        "process) or ray (one Ray task each, a GPU where device is cuda; docs/ray.md)")
+    address: str | None = Field(None, description="ray: the cluster's address (default: the "
+                                "instance this process joined, else a new local one)")

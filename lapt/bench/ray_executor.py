@@ -50,8 +50,9 @@ class SeedOutput:
 
 
 def _providers(job: Job) -> list[Any]:
-    """The provider configs of every agent of the seed's sessions (none for baselines)."""
-    if job.method not in LLM_METHODS:
+    """The provider configs of every agent of the seed's sessions (none for baselines and
+    replayed seeds, which ask no model)."""
+    if job.method not in LLM_METHODS or job.replay_dir is not None:
         return []
     from lapt.agents import load_config
 
@@ -60,7 +61,8 @@ def _providers(job: Job) -> list[Any]:
 
 
 def seed_cpus(job: Job) -> float:
-    """CPUs one seed reserves: an in-process llama.cpp model's threads, else one."""
+    """CPUs one seed reserves: the most threads an in-process llama.cpp model of its agents
+    runs (``n_threads``, :data:`LLAMA_CPUS` when unset), else one."""
     threads = [p.n_threads or LLAMA_CPUS for p in _providers(job)
                if getattr(p, "provider", None) == "llama_cpp"]
     return float(max(threads, default=1))

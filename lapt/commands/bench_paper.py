@@ -52,11 +52,13 @@ def _bench(protocol: str, methods: str | None, seeds: int | None, provider_confi
     from rich.console import Console
 
     from lapt.bench import BenchError, Executor, load_providers, plan, render
-    from lapt.tools.cluster import ClusterError
+    from lapt.tools.cluster import ClusterError, check_address
 
     console = Console()
     try:
         executor = Executor(**ray)
+        if executor.address is not None:  # before the bench folder is made
+            check_address(executor.address)
         providers = load_providers(provider_config) if provider_config else None
         bd, jobs = plan(protocol, methods=methods, seeds=seeds, budget=budget,
                         providers=providers, workers=workers, out_dir=out, resume=resume,

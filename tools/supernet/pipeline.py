@@ -5,7 +5,9 @@ Both take the run config's :class:`SupernetSettings` (``None`` = its defaults).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,44 @@ def settings_config(settings: SupernetSettings | None = None,
     )
 
 
+def _ray_options(settings: SupernetSettings, ray: Any) -> dict[str, Any]:
+    """A training task's resources: a GPU where the device is CUDA (``auto``: where the
+    cluster has one), and ``cpu_threads`` CPUs (one when unset)."""
+    gpu = settings.device.startswith("cuda") or (
+        settings.device == "auto" and ray.cluster_resources().get("GPU", 0) > 0)
+    return {"num_cpus": settings.cpu_threads or 1, "num_gpus": 1 if gpu else 0,
+            "max_retries": 2, "retry_exceptions": False}
+
+
+def _on_ray(fn: Callable[..., Any], settings: SupernetSettings, workdir: Path, sub: str,
+            *args: Any) -> Any:
+    """``fn(root, *args)`` as a Ray task in a scratch folder holding the files of
+    ``workdir / sub`` (a checkpoint to resume from) at ``root / sub``; the files it leaves
+    are written back into ``workdir``."""
+    from lapt.tools.cluster import connect, in_scratch, pack_folder, unpack_files
+
+    ray = connect(settings.address)
+    task = ray.remote(in_scratch).options(**_ray_options(settings, ray))
+    files = {(Path(sub) / rel).as_posix(): data
+             for rel, data in pack_folder(workdir / sub).items()}
+    result, out = ray.get(task.remote(fn, files, *args))
+    unpack_files(out, workdir)
+    return result
+
+
+def _supernet_in(root: Path, task: str, settings: SupernetSettings,
+                 subspace: Subspace | None) -> None:
+    """Ray task body: train (or resume) the supernet with its checkpoints in ``root``."""
+    train_supernet(get_space("darts"), subspace, _data(task, settings.data_root),
+                   settings_config(settings), root, progress=False)
+
+
+def _final_in(root: Path, arch: Arch, task: str, settings: SupernetSettings) -> dict[str, Any]:
+    """Ray task body: the final training, its checkpoints under ``root``."""
+    return train_final(arch, task, settings.model_copy(update={"executor": "local"}),
+                       workdir=root, progress=False)
+
+
 def make_supernet_evaluator(task: str, settings: SupernetSettings | None = None,
                             subspace: Subspace | None = None,
                             workdir: str | Path | None = None,
@@ -45,19 +85,38 @@ def make_supernet_evaluator(task: str, settings: SupernetSettings | None = None,
     """Train (or resume, or reload) a supernet over ``subspace`` on ``task``; its evaluator.
 
     Checkpoints go to ``workdir``; a finished training found there is reloaded, not redone.
+    With ``executor: ray`` the training is a Ray task; its checkpoints come back into
+    ``workdir`` (a temporary folder without one), whence this process reloads the
+    supernet (on its own device: CUDA when present, else the CPU) to evaluate cells.
     """
     data = _data(task, settings.data_root if settings else None)
     config = settings_config(settings)
+    if settings is not None and settings.executor == "ray":
+        with contextlib.ExitStack() as stack:
+            folder = Path(workdir) if workdir is not None else Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="lapt-supernet-")))
+            _on_ray(_supernet_in, settings, folder, ".", task, settings, subspace)
+            net = train_supernet(get_space("darts"), subspace, data,
+                                 config.model_copy(update={"device": "auto"}), folder, False)
+        return SupernetEvaluator(net, data, net.config, task=task, on_evaluation=on_evaluation)
     net = train_supernet(get_space("darts"), subspace, data, config, workdir, progress)
     return SupernetEvaluator(net, data, config, task=task, on_evaluation=on_evaluation)
 
 
 def train_final(arch: Arch, task: str, settings: SupernetSettings | None = None,
                 workdir: str | Path | None = None, progress: bool = True) -> dict[str, Any]:
-    """Train the final cell from scratch (``final_epochs`` 0: skip); results for the report."""
+    """Train the final cell from scratch (``final_epochs`` 0: skip); results for the report.
+
+    With ``executor: ray`` it is a Ray task; its checkpoints come back into ``workdir``.
+    """
     s = settings or SupernetSettings()
     if s.final_epochs == 0:
         return {}
+    if s.executor == "ray":  # only final/<task>/ travels, not the rest of the run folder
+        if workdir is None:
+            with tempfile.TemporaryDirectory(prefix="lapt-final-") as tmp:
+                return dict(_on_ray(_final_in, s, Path(tmp), f"final/{task}", arch, task, s))
+        return dict(_on_ray(_final_in, s, Path(workdir), f"final/{task}", arch, task, s))
     data = _data(task, s.data_root)
     config = settings_config(settings, final=True)
     folder = Path(workdir) / "final" / task if workdir is not None else None
