@@ -45,23 +45,23 @@ class NB201Space(SearchSpace):
         return "+".join(nodes)
 
     def decode(self, text: str) -> Arch:
-        """Parse an official arch string with the ``nas-bench-201`` package's parser."""
-        from nas_201_api import NASBench201API  # the official parser; imports torch lazily
-
+        """Parse an official arch string, as the ``nas-bench-201`` package's
+        ``NASBench201API.str2lists`` reads it (that package imports torch, 1.5 s a
+        process; ``tests/test_spaces.py`` checks this parser against it on every cell)."""
         if not isinstance(text, str) or text.count("+") != 2:
             raise SpaceError(f"nb201: malformed arch string {text!r}: expected 3 nodes joined "
                              "by '+', like |op~0|+|op~0|op~1|+|op~0|op~1|op~2|")
-        try:
-            nodes = NASBench201API.str2lists(text)
-        except (AssertionError, ValueError) as err:
-            raise SpaceError(f"nb201: malformed arch string {text!r}: each input must be "
-                             f"written op~node ({err})") from None
         ops: list[str] = []
-        for t, node in enumerate(nodes, start=1):
-            if [src for _, src in node] != list(range(t)):
+        for t, node in enumerate(text.split("+"), start=1):
+            pairs = [p.split("~") for p in node.split("|") if p]
+            if any(len(p) != 2 or not p[1].strip().lstrip("+-").isdigit() for p in pairs):
+                raise SpaceError(f"nb201: malformed arch string {text!r}: each input must be "
+                                 f"written op~node, got {node!r}")
+            sources = [int(src) for _, src in pairs]
+            if sources != list(range(t)):
                 raise SpaceError(f"nb201: malformed arch string {text!r}: node {t} must list "
-                                 f"inputs {list(range(t))} in order, got {[s for _, s in node]}")
-            ops.extend(op for op, _ in node)
+                                 f"inputs {list(range(t))} in order, got {sources}")
+            ops.extend(op for op, _ in pairs)
         return self.arch(ops)
 
 

@@ -48,6 +48,28 @@ def test_official_strings():
     assert tr.decode("3-3-2-1-3-2") == a
 
 
+def test_nb201_parser_reads_strings_as_the_official_one():
+    """Our parser (no torch import) against nas-bench-201's str2lists, every cell and
+    malformed strings: the same layer lists, and an error exactly where it has one."""
+    from nas_201_api import NASBench201API
+
+    nb = get_space("nb201")
+    for arch in nb.enumerate():
+        text = nb.encode(arch)
+        official = [pair for node in NASBench201API.str2lists(text) for pair in node]
+        assert [(op, src) for op, src in zip(arch.ops, arch.sources)] == official
+    for bad in ("|none~0|+|none~0|none~x|+|none~0|none~1|none~2|",
+                "|none~0~1|+|none~0|none~1|+|none~0|none~1|none~2|",
+                "|none|+|none~0|none~1|+|none~0|none~1|none~2|"):
+        with pytest.raises((AssertionError, ValueError)):
+            NASBench201API.str2lists(bad)
+        with pytest.raises(SpaceError, match="op~node"):
+            nb.decode(bad)
+    spaced = "|none~ 0|+|none~0|none~1|+|none~0|none~1|none~2|"
+    assert NASBench201API.str2lists(spaced)[0] == (("none", 0),)
+    assert nb.decode(spaced) == nb.arch(["none"] * 6)
+
+
 @pytest.mark.parametrize("bad, needle", [
     ("", "malformed"),
     ("|nor_conv_3x3~0|+|nor_conv_3x3~0|", "malformed"),
