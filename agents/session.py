@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +81,10 @@ class Session:
         self._resumed = resume
         self._replay_from = replay_from
         self._evaluators: dict[str, Evaluator] = {}
+        # supernet.executor ray: trainings under way on the cluster (a thread each waits)
+        self._pool: ThreadPoolExecutor | None = None
+        self._training: dict[str, Future[Any]] = {}
+        self._finals: dict[str, Future[dict[str, Any]]] = {}
 
     # ----------------------------------------------------------------- models
     def _build_llms(self) -> dict[str, ChatModel]:
@@ -127,23 +132,53 @@ class Session:
     # ------------------------------------------------------------- evaluators
     def _evaluator(self, task: str, subspace: Subspace, key: str | None = None) -> Evaluator:
         """Tabular: one evaluator per task. DARTS: one supernet per (task, subspace)."""
-        if task_tools.is_tabular(self.cfg.space):
-            key = key or task
-        else:  # a supernet per subspace; the same subspace again reuses it and its cache
-            digest = hashlib.sha1(subspace.model_dump_json().encode()).hexdigest()[:10]
-            key = key or f"{task}/{digest}"
+        key = key or self._key(task, subspace)
         if key not in self._evaluators:
             name = key
 
             def record(e: Evaluation) -> None:
                 self.run.append_evaluation(name, e)
 
+            if key in self._training:  # trained on Ray meanwhile: wait, then reload
+                self._training.pop(key).result()
             ev = task_tools.make_evaluator(
                 self.cfg.space, task, self.cfg.supernet, on_evaluation=record,
-                workdir=self.run.path / "supernets" / key.replace("/", "-"), subspace=subspace)
+                workdir=self._supernet_dir(key), subspace=subspace)
             ev.preload(self.run.evaluations(key))
             self._evaluators[key] = ev
         return self._evaluators[key]
+
+    def _key(self, task: str, subspace: Subspace) -> str:
+        if task_tools.is_tabular(self.cfg.space):
+            return task
+        # a supernet per subspace; the same subspace again reuses it and its cache
+        return f"{task}/{hashlib.sha1(subspace.model_dump_json().encode()).hexdigest()[:10]}"
+
+    def _supernet_dir(self, key: str) -> Any:
+        return self.run.path / "supernets" / key.replace("/", "-")
+
+    def _on_ray(self) -> bool:
+        return not task_tools.is_tabular(self.cfg.space) and self.cfg.supernet.executor == "ray"
+
+    def _background(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            from lapt.tools.cluster import connect
+
+            connect(self.cfg.supernet.address)  # once, here: threads must not race ray.init
+            self._pool = ThreadPoolExecutor(max_workers=2 * len(self.cfg.targets),
+                                            thread_name_prefix="lapt-ray")
+        return self._pool
+
+    def _train_ahead(self, task: str, subspace: Subspace) -> None:
+        """``supernet.executor: ray``: start training the supernet of (task, subspace) on
+        the cluster now, so that several train at once (other GPUs) while the session
+        goes on; :meth:`_evaluator` waits for it. Nothing to do on the local path."""
+        key = self._key(task, subspace)
+        if self._on_ray() and key not in self._evaluators and key not in self._training:
+            from lapt.tools.supernet import prepare_supernet
+
+            self._training[key] = self._background().submit(
+                prepare_supernet, task, self.cfg.supernet, subspace, self._supernet_dir(key))
 
     def _source_archive(self) -> list[str]:
         """Line 1: A = top-k of the source task (free: looked up, or a DARTS supernet)."""
@@ -183,6 +218,9 @@ class Session:
             task_description=task_tools.task_description(cfg.space, cfg.source.task)),
             "analyst")
         P = analysis.principles
+        if cfg.analyst.first_subspace and analysis.subspace is not None:
+            for task in cfg.targets:  # every target starts in it (on Ray: trained at once)
+                self._train_ahead(task, analysis.subspace)
         results: dict[str, TaskResult] = {}
         G, blocks = cfg.search.iterations, cfg.search.blocks()
         for t, task in enumerate(cfg.targets):                                     # each task n
@@ -254,6 +292,8 @@ class Session:
                 iterations[-1] = iterations[-1].model_copy(
                     update={"widened_at": cfg.search.budget - left})
             results[task] = self._task_result(task, list(found.values()), iterations)  # line 9
+        for task, final in self._finals.items():  # on Ray: trained while later targets ran
+            results[task] = results[task].model_copy(update={"extra": final.result()})
         return P, results
 
     def _task_result(self, task: str, found: list, iterations: list) -> TaskResult:
@@ -265,7 +305,12 @@ class Session:
             rank = task_tools.benchmark(self.cfg.space).lookup(arch, task).rank
         else:
             from lapt.tools.supernet import train_final
-            extra = train_final(arch, task, self.cfg.supernet, workdir=self.run.path)
+
+            if self._on_ray():  # a Ray task; the next target goes on meanwhile
+                self._finals[task] = self._background().submit(
+                    train_final, arch, task, self.cfg.supernet, self.run.path, False)
+            else:
+                extra = train_final(arch, task, self.cfg.supernet, workdir=self.run.path)
         n_evals = sum(ev.n_evals for k, ev in self._evaluators.items()
                       if k == task or k.startswith(f"{task}/"))
         return TaskResult(task=task, arch=top.arch, val=top.val, test=top.test, rank=rank,
@@ -307,6 +352,8 @@ class Session:
         try:
             principles, results = await self._algorithm_1(send)
         finally:
+            if self._pool is not None:  # after a failure: trainings not started are dropped
+                self._pool.shutdown(wait=True, cancel_futures=True)
             await runtime.stop()
             for llm in llms.values():
                 await llm.close()

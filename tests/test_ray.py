@@ -223,3 +223,59 @@ def test_darts_supernet_and_final_network_train_on_ray_as_locally(tmp_path, monk
     assert (tmp_path / "ray" / "final" / "digits" / "epoch-0001.pt").is_file()
     with pytest.raises(ValueError, match="'local' or 'ray'"):
         SupernetSettings(executor="dask")
+
+
+def test_a_darts_session_on_ray_trains_ahead_and_equals_local(tmp_path, monkeypatch):
+    """A whole DARTS session with `supernet.executor: ray`: every target's first supernet
+    (in the Analyst's subspace) starts training on the cluster right after the analysis,
+    from a background thread; the final network trains as a Ray task while the session
+    goes on; the run's results equal the local path's."""
+    import threading
+
+    from lapt.agents import load_config, run_session
+    from lapt.agents.providers import build_llm
+    from lapt.tools import supernet
+    from lapt.tools.supernet import pipeline
+
+    ops = ["sep_conv_3x3", "skip_connect"]
+
+    def session(executor: str, out: str) -> dict:
+        answer = {**scripted.analyst_answer(ops),
+                  "layers": [{"layer": i, "ops": ops} for i in range(16)]}
+        script = Script(ops=ops, n_layers=16, analyst=[answer])
+        cfg = load_config({
+            "name": f"darts-{executor}", "space": "darts", "seed": 3,
+            "source": {"task": "digits", "top_k": 4, "sample": 6},
+            "targets": ["digits"], "translator": {"keep_known_best": False},
+            "search": {"budget": 50, "iterations": 2, "population": 4, "tournament": 2,
+                       "generations": 1, "crossover": 0.5, "mutation_prob": 0.5,
+                       "top_r": 3},
+            "supernet": {"width": 4, "cells": 3, "epochs": 1, "batch_size": 64,
+                         "final_width": 4, "final_cells": 3, "final_epochs": 1,
+                         "cpu_threads": 1, "device": "cpu", "executor": executor},
+            "out_dir": str(tmp_path / out)})
+        llms = {a: build_llm(script.provider()) for a in ("analyst", "translator", "adapter")}
+        res = run_session(cfg, llms=llms)
+        return {t: (r.arch, r.val, r.test, r.n_evals, [i.subspace_from for i in r.iterations],
+                    {k: v for k, v in r.extra.items() if k != "final_train_s"})
+                for t, r in res.tasks.items()}
+
+    local = session("local", "local")
+    threads: list[str] = []
+    real = pipeline.prepare_supernet
+
+    def spy(task, settings, subspace, workdir):
+        threads.append(threading.current_thread().name)
+        return real(task, settings, subspace, workdir)
+
+    monkeypatch.setattr(pipeline, "prepare_supernet", spy)
+    monkeypatch.setattr(supernet, "prepare_supernet", spy)
+    monkeypatch.setattr(pipeline, "train_from_scratch", lambda *a, **k: pytest.fail(
+        "the final network trained on the driver"))
+    on_ray = session("ray", "ray")
+    assert on_ray == local
+    assert local["digits"][4][0] == "analyst"  # the Analyst's subspace came first
+    # the target's first supernet was started ahead, from a background thread
+    assert any(name.startswith("lapt-ray") for name in threads), threads
+    run = next((tmp_path / "ray").iterdir())
+    assert list((run / "final" / "digits").glob("epoch-*.pt"))

@@ -18,7 +18,7 @@ from ..supernet_settings import SupernetSettings
 from .data import DATASETS, DataError, ImageData, Split, default_data_root, load_data
 from .evaluator import SupernetEvaluator
 from .model import DartsNetwork, StandaloneNetwork, Supernet, count_parameters
-from .pipeline import make_supernet_evaluator, settings_config, train_final
+from .pipeline import make_supernet_evaluator, prepare_supernet, settings_config, train_final
 from .train import (
     TrainConfig,
     accuracy,
@@ -35,6 +35,6 @@ __all__ = [
     "DATASETS", "DartsNetwork", "DataError", "ImageData", "Split", "StandaloneNetwork",
     "Supernet", "SupernetEvaluator", "TrainConfig", "accuracy", "count_parameters",
     "default_data_root", "latest_checkpoint", "load_data", "load_supernet",
-    "make_supernet_evaluator", "recalibrate_bn", "resolve_device", "settings_config",
+    "make_supernet_evaluator", "prepare_supernet", "recalibrate_bn", "resolve_device", "settings_config",
     "train_final", "train_from_scratch", "train_supernet",
 ]

@@ -77,6 +77,22 @@ def _final_in(root: Path, arch: Arch, task: str, settings: SupernetSettings) -> 
                        workdir=root, progress=False)
 
 
+def _finished(folder: Path, epochs: int) -> bool:
+    """Whether ``folder`` holds a training's last epoch checkpoint (``epoch-NNNN.pt``)."""
+    return (folder / f"epoch-{epochs:04d}.pt").is_file()
+
+
+def prepare_supernet(task: str, settings: SupernetSettings, subspace: Subspace | None,
+                     workdir: str | Path) -> None:
+    """``executor: ray``: train (or resume) the supernet of (``task``, ``subspace``) as a
+    Ray task and leave its checkpoints in ``workdir``; a finished training there is left
+    as it is. Blocks until then (a session calls it from a thread to train several at
+    once)."""
+    folder = Path(workdir)
+    if not _finished(folder, settings_config(settings).epochs):
+        _on_ray(_supernet_in, settings, folder, ".", task, settings, subspace)
+
+
 def make_supernet_evaluator(task: str, settings: SupernetSettings | None = None,
                             subspace: Subspace | None = None,
                             workdir: str | Path | None = None,
@@ -85,9 +101,10 @@ def make_supernet_evaluator(task: str, settings: SupernetSettings | None = None,
     """Train (or resume, or reload) a supernet over ``subspace`` on ``task``; its evaluator.
 
     Checkpoints go to ``workdir``; a finished training found there is reloaded, not redone.
-    With ``executor: ray`` the training is a Ray task; its checkpoints come back into
-    ``workdir`` (a temporary folder without one), whence this process reloads the
-    supernet (on its own device: CUDA when present, else the CPU) to evaluate cells.
+    With ``executor: ray`` the training is a Ray task (:func:`prepare_supernet`); its
+    checkpoints come back into ``workdir`` (a temporary folder without one), whence this
+    process reloads the supernet (on its own device: CUDA when present, else the CPU) to
+    evaluate cells.
     """
     data = _data(task, settings.data_root if settings else None)
     config = settings_config(settings)
@@ -95,7 +112,7 @@ def make_supernet_evaluator(task: str, settings: SupernetSettings | None = None,
         with contextlib.ExitStack() as stack:
             folder = Path(workdir) if workdir is not None else Path(
                 stack.enter_context(tempfile.TemporaryDirectory(prefix="lapt-supernet-")))
-            _on_ray(_supernet_in, settings, folder, ".", task, settings, subspace)
+            prepare_supernet(task, settings, subspace, folder)
             net = train_supernet(get_space("darts"), subspace, data,
                                  config.model_copy(update={"device": "auto"}), folder, False)
         return SupernetEvaluator(net, data, net.config, task=task, on_evaluation=on_evaluation)
