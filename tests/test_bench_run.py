@@ -161,3 +161,29 @@ def test_an_interrupted_lapt_seed_goes_on_from_its_last_step(tmp_path):
     assert again.ran == ["lapt-s0"]
     assert sum(script.calls.values()) == sum(a["calls"] for a in whole["llm"].values()) - 5
     assert bd.results()[0]["tasks"] == whole["tasks"]
+
+
+def test_resample_script_reproduces_the_recorded_ranks(tmp_path):
+    """scripts/resample_subspaces.py mirrors the session's search: with the recorded
+    search seed it gives every recorded rank (it exits 1 otherwise)."""
+    import csv
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    trans = {"translator": [layers_answer([["nor_conv_3x3", "skip_connect", "none"]] * 6)]}
+    res = run_bench("trans101", methods="lapt", seeds=2, budget=50, out_dir=tmp_path,
+                    bench_id="b", providers={"default": Script(**trans).provider()})
+    script = Path(__file__).resolve().parents[1] / "scripts" / "resample_subspaces.py"
+    out = subprocess.run([sys.executable, str(script), str(res.bench.path), "--search-seeds",
+                          "2", "--csv", str(tmp_path / "r.csv")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "2 bench seeds x 2 search seeds x 6 tasks" in out.stdout
+    with open(tmp_path / "r.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    recorded = {(int(r["seed"]), r["task"]): r["rank_at_budget"]
+                for r in csv.DictReader(open(res.bench.path / "seeds.csv"))}
+    assert len(rows) == 24
+    assert {(int(r["seed"]), r["task"]): r["recorded"] for r in rows
+            if r["search_seed"] == "0"} == recorded
