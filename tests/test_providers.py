@@ -178,6 +178,28 @@ def test_non_transient_error_fails_fast_with_context():
     assert err.value.call is not None and err.value.call.retries == []
 
 
+@pytest.mark.parametrize("message", [
+    "Requested tokens (17190) exceed context window of 16384",
+    "This model's maximum context length is 8192 tokens",
+    "prompt is too long: 250000 tokens > 200000 maximum",
+])
+def test_a_prompt_too_long_for_the_context_says_what_to_change(message):
+    llm = fn_llm([ValueError(message)], max_retries=2)
+    with pytest.raises(LLMError) as err:
+        run(llm.complete("translator", USER, Out))
+    text = str(err.value)
+    assert message in text and "does not fit the model's context" in text
+    assert "`n_ctx`" in text and "`translator.memory: false`" in text
+    assert err.value.call is not None and err.value.call.retries == []  # not retried
+
+
+def test_other_errors_get_no_context_hint():
+    llm = fn_llm([ValueError("bad grammar")], max_retries=0)
+    with pytest.raises(LLMError) as err:
+        run(llm.complete("translator", USER, Out))
+    assert "context" not in str(err.value)
+
+
 @pytest.mark.parametrize(
     ("exc", "transient"),
     [

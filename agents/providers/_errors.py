@@ -12,7 +12,7 @@ from ._secrets import scrub_text
 if TYPE_CHECKING:
     from .records import LLMCall
 
-__all__ = ["LLMError", "is_transient", "retry_after_s"]
+__all__ = ["LLMError", "context_hint", "is_transient", "retry_after_s"]
 
 
 def _transport_errors() -> tuple[type[BaseException], ...]:
@@ -28,6 +28,25 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
 
 _TRANSPORT_ERRORS = _transport_errors()
 _TRANSIENT_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
+
+
+_CONTEXT_OVERFLOW = (
+    "exceed context window",      # llama-cpp-python
+    "maximum context length",     # OpenAI and compatible servers
+    "context_length_exceeded",
+    "prompt is too long",         # Anthropic
+    "context length",             # Ollama and others
+)
+
+
+def context_hint(cause: str) -> str:
+    """``cause``, with what to do when it says the prompt does not fit the context."""
+    if not any(s in cause.lower() for s in _CONTEXT_OVERFLOW):
+        return cause
+    return (f"{cause}. The prompt does not fit the model's context: raise the provider's "
+            "`n_ctx` (llama_cpp; the embedded model takes up to 32768) or use a model with a "
+            "longer context, or shorten the prompts (`translator.memory: false`, "
+            "`adapter.memory: false`, a smaller `source.top_k`)")
 
 
 class LLMError(RuntimeError):

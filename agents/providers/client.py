@@ -25,7 +25,7 @@ from tenacity import (
 )
 
 from . import _build
-from ._errors import LLMError, is_transient, retry_after_s
+from ._errors import LLMError, context_hint, is_transient, retry_after_s
 from ._local import current_agent, to_dicts
 from ._parsing import parse_answer
 from ._secrets import scrub_text
@@ -185,6 +185,7 @@ class LLM:
                 cause = f"{cause} (endpoint {endpoint})"
             if is_transient(exc):
                 cause = f"gave up after {len(retries) + 1} attempt(s): {cause}"
+            cause = context_hint(cause)
             call = LLMCall(
                 **record, error=cause, retries=retries, latency_s=time.perf_counter() - start
             )
