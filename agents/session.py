@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -154,7 +155,7 @@ class Session:
         # a supernet per subspace; the same subspace again reuses it and its cache
         return f"{task}/{hashlib.sha1(subspace.model_dump_json().encode()).hexdigest()[:10]}"
 
-    def _supernet_dir(self, key: str) -> Any:
+    def _supernet_dir(self, key: str) -> Path:
         return self.run.path / "supernets" / key.replace("/", "-")
 
     def _on_ray(self) -> bool:

@@ -23,6 +23,5 @@ from .runner import Executor, Outcome, execute, load_providers, plan, run_bench
 from .store import BenchDir
 
 __all__ = ["METHODS", "PROTOCOLS", "BenchDir", "BenchError", "Executor", "Job", "Outcome",
-           "Protocol",
-           "execute", "get_protocol", "load_providers", "parse_methods", "plan", "render",
-           "run_bench", "run_job"]
+           "Protocol", "execute", "get_protocol", "load_providers", "parse_methods", "plan",
+           "render", "run_bench", "run_job"]
