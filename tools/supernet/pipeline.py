@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from lapt.tools.evaluate import Evaluation
 from ..supernet_settings import SupernetSettings
 from .data import ImageData, load_data
 from .evaluator import SupernetEvaluator
-from .train import TrainConfig, train_from_scratch, train_supernet
+from .train import TrainConfig, checkpoint_path, train_from_scratch, train_supernet
 
 
 @functools.lru_cache(maxsize=4)
@@ -77,9 +77,14 @@ def _final_in(root: Path, arch: Arch, task: str, settings: SupernetSettings) -> 
                        workdir=root, progress=False)
 
 
-def _finished(folder: Path, epochs: int) -> bool:
-    """Whether ``folder`` holds a training's last epoch checkpoint (``epoch-NNNN.pt``)."""
-    return (folder / f"epoch-{epochs:04d}.pt").is_file()
+@contextlib.contextmanager
+def _folder(workdir: str | Path | None, prefix: str) -> Iterator[Path]:
+    """``workdir``, or a temporary folder for the block when there is none."""
+    if workdir is not None:
+        yield Path(workdir)
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        yield Path(tmp)
 
 
 def prepare_supernet(task: str, settings: SupernetSettings, subspace: Subspace | None,
@@ -89,7 +94,7 @@ def prepare_supernet(task: str, settings: SupernetSettings, subspace: Subspace |
     as it is. Blocks until then (a session calls it from a thread to train several at
     once)."""
     folder = Path(workdir)
-    if not _finished(folder, settings_config(settings).epochs):
+    if not checkpoint_path(folder, settings_config(settings).epochs).is_file():
         _on_ray(_supernet_in, settings, folder, ".", task, settings, subspace)
 
 
@@ -109,9 +114,7 @@ def make_supernet_evaluator(task: str, settings: SupernetSettings | None = None,
     data = _data(task, settings.data_root if settings else None)
     config = settings_config(settings)
     if settings is not None and settings.executor == "ray":
-        with contextlib.ExitStack() as stack:
-            folder = Path(workdir) if workdir is not None else Path(
-                stack.enter_context(tempfile.TemporaryDirectory(prefix="lapt-supernet-")))
+        with _folder(workdir, "lapt-supernet-") as folder:
             prepare_supernet(task, settings, subspace, folder)
             net = train_supernet(get_space("darts"), subspace, data,
                                  config.model_copy(update={"device": "auto"}), folder, False)
@@ -130,10 +133,8 @@ def train_final(arch: Arch, task: str, settings: SupernetSettings | None = None,
     if s.final_epochs == 0:
         return {}
     if s.executor == "ray":  # only final/<task>/ travels, not the rest of the run folder
-        if workdir is None:
-            with tempfile.TemporaryDirectory(prefix="lapt-final-") as tmp:
-                return dict(_on_ray(_final_in, s, Path(tmp), f"final/{task}", arch, task, s))
-        return dict(_on_ray(_final_in, s, Path(workdir), f"final/{task}", arch, task, s))
+        with _folder(workdir, "lapt-final-") as root:
+            return dict(_on_ray(_final_in, s, root, f"final/{task}", arch, task, s))
     data = _data(task, s.data_root)
     config = settings_config(settings, final=True)
     folder = Path(workdir) / "final" / task if workdir is not None else None

@@ -101,9 +101,14 @@ def _checkpoints(folder: Path) -> list[Path]:
     return sorted(folder.glob("epoch-*.pt"))
 
 
+def checkpoint_path(folder: str | Path, epoch: int) -> Path:
+    """Where the checkpoint after ``epoch`` (1-based) is written in ``folder``."""
+    return Path(folder) / f"epoch-{epoch:04d}.pt"
+
+
 def _save(folder: Path, state: dict[str, Any], keep: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"epoch-{state['epoch']:04d}.pt"
+    path = checkpoint_path(folder, state["epoch"])
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
     os.replace(tmp, path)
