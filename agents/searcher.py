@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from autogen_core import MessageContext, RoutedAgent, message_handler
 
-from lapt.spaces import Arch, Subspace, get_space
+from lapt.spaces import Arch, SearchSpace, Subspace, get_space
 from lapt.tools.evaluate import Evaluation, Evaluator
 from lapt.tools.search import STRATEGIES, Strategy, Trial, run_search
 
@@ -16,6 +16,21 @@ from .messages import EvaluatedArch, SearchRequest, SearchResult
 
 EvaluatorFactory = Callable[[str, Subspace], Evaluator]
 """(task, subspace) -> the evaluator to search with (tabular: one per task)."""
+
+
+def start_search(space: SearchSpace, settings: SearchConfig, subspace: Subspace, seed: int,
+                 budget: int, initial: Sequence[Arch] = ()) -> Strategy:
+    """A task's search as the session starts it: ``settings.method`` in ``subspace``, REA's
+    population and tournament no larger than the first block's ``budget``."""
+    s = settings
+    knobs: dict[str, Any] = {}
+    if s.method == "rea":
+        knobs = dict(population=min(s.population, budget),
+                     tournament=min(s.tournament, s.population, budget),
+                     mutation_layers=s.mutations, crossover=s.crossover,
+                     mutation=s.mutation_prob, generations=s.generations,
+                     initial=list(initial))
+    return STRATEGIES[s.method](space, subspace, seed, **knobs)
 
 
 class Searcher(RoutedAgent):
@@ -50,14 +65,8 @@ class Searcher(RoutedAgent):
         if strategy is not None:
             strategy.restrict(message.subspace)
             return strategy
-        knobs: dict[str, Any] = {}
-        if s.method == "rea":
-            knobs = dict(population=min(s.population, message.budget),
-                         tournament=min(s.tournament, s.population, message.budget),
-                         mutation_layers=s.mutations, crossover=s.crossover,
-                         mutation=s.mutation_prob, generations=s.generations,
-                         initial=self._initial(message))
-        strategy = STRATEGIES[s.method](self.space, message.subspace, message.seed, **knobs)
+        strategy = start_search(self.space, s, message.subspace, message.seed,
+                                message.budget, self._initial(message))
         self.strategies[message.task] = strategy
         return strategy
 

@@ -34,9 +34,10 @@ from typing import Any
 import yaml
 
 from lapt.agents import load_config
+from lapt.agents.searcher import start_search
 from lapt.spaces import Subspace, get_space
 from lapt.tools.evaluate import TabularEvaluator
-from lapt.tools.search import STRATEGIES, derive_seed, run_search
+from lapt.tools.search import derive_seed, run_search
 from lapt.tools.tasks import benchmark
 
 VARIANTS = ("recorded", "first", "full")
@@ -48,11 +49,7 @@ def search_rank(cfg: Any, task: str, t: int, subspaces: list[Subspace], seed: in
     space, s = get_space(cfg.space), cfg.search
     ev = TabularEvaluator(benchmark(cfg.space), task)
     blocks = s.blocks()
-    first = min(s.population, blocks[0])
-    rea = STRATEGIES["rea"](  # the knobs of lapt.agents.searcher.Searcher
-        space, subspaces[0], derive_seed(seed, t), population=first,
-        tournament=min(s.tournament, s.population, blocks[0]), mutation_layers=s.mutations,
-        crossover=s.crossover, mutation=s.mutation_prob, generations=s.generations)
+    rea = start_search(space, s, subspaces[0], derive_seed(seed, t), blocks[0])
     for g, (n, sub) in enumerate(zip(blocks, subspaces)):
         if g:
             rea.restrict(sub)
