@@ -40,6 +40,24 @@ def test_without_adaptation_makes_no_adapter_call(tmp_path):
     assert "adapter" not in rec["llm"]
 
 
+def test_without_evidence_the_analyst_reads_the_layer_lists_only(tmp_path):
+    script = Script()
+    res = run_bench("nb201", methods="lapt,lapt-noevidence", out_dir=tmp_path,
+                    providers={"default": script.provider()}, **FAST)
+    assert not res.failed, res.failed
+
+    def analyst_prompt(run_id: str) -> str:
+        call = next(c for c in llm_calls(res.bench, run_id) if c["agent"] == "analyst")
+        return call["messages"][-1]["content"]
+
+    with_stats, lists = analyst_prompt("lapt-s0"), analyst_prompt("lapt-noevidence-s0")
+    assert "enrichment" in with_stats and "enrichment" not in lists
+    # the same 50 architectures, in the same order, are all the second prompt holds
+    arch_lines = [line for line in with_stats.splitlines() if line.startswith("arch_")]
+    assert len(arch_lines) == 50
+    assert [line for line in lists.splitlines() if line.startswith("arch_")] == arch_lines
+
+
 def test_without_transfer_never_reads_the_source_task(tmp_path, monkeypatch):
     def no_source(*args, **kwargs):
         raise AssertionError("the source archive was used")

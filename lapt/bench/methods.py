@@ -115,6 +115,8 @@ def session_configs(job: Job) -> list[tuple[str, dict[str, Any]]]:
         base["adapter"] = {**base.get("adapter", {}), "enabled": False}
     if job.method == "lapt-translated":
         base["analyst"] = {**base.get("analyst", {}), "first_subspace": False}
+    if job.method == "lapt-noevidence":
+        base["analyst"] = {**base.get("analyst", {}), "evidence": False}
     if job.method != "lapt-notransfer":
         return [(job.name, {**base, "name": job.name})]
     spent = notransfer_budget(proto, job.budget)

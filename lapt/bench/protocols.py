@@ -86,10 +86,13 @@ METHODS: dict[str, str] = {
     "lapt-translated": "LAPT whose first subspace the Translator makes from the principles "
                        "(the Analyst's per-layer operators as a hint), not the Analyst",
     "lapt-noadapt": "LAPT without adaptation: the principles are never updated",
+    "lapt-noevidence": "LAPT whose Analyst reads the archive's layer lists only, as the "
+                       "paper's prompt does (no statistics table)",
     "lapt-notransfer": "LAPT without transfer: principles learned from a counted REA "
                        "search on the target itself",
 }
-LLM_METHODS = ("lapt", "lapt-translated", "lapt-noadapt", "lapt-notransfer")
+LLM_METHODS = ("lapt", "lapt-translated", "lapt-noadapt", "lapt-noevidence",
+               "lapt-notransfer")
 DEFAULT_METHODS = ("rea", "random", "local", "stats", "lapt", "lapt-noadapt", "lapt-notransfer")
 
 
