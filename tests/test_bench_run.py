@@ -205,3 +205,41 @@ def test_resample_script_reproduces_the_recorded_ranks(tmp_path):
     assert len(rows) == 24
     assert {(int(r["seed"]), r["task"]): r["recorded"] for r in rows
             if r["search_seed"] == "0"} == recorded
+
+
+def test_trans101_subspaces_script(tmp_path):
+    """scripts/trans101_subspaces.py: its expected random-search rank is exact, and it
+    scores the first subspace a bench's LAPT runs chose."""
+    import importlib.util
+    import itertools
+    import statistics
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "trans101_subspaces.py"
+    spec = importlib.util.spec_from_file_location("trans101_subspaces", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    ranks = np.array([9, 1, 7, 3, 4, 12])
+    for k in (1, 2, 4, 6):
+        brute = statistics.mean(min(c) for c in itertools.combinations(ranks.tolist(), k))
+        assert mod.expected_random_rank(ranks, k) == pytest.approx(brute)
+
+    trans = {"translator": [layers_answer([["nor_conv_3x3", "skip_connect", "none"]] * 6)]}
+    res = run_bench("trans101", methods="lapt", seeds=1, budget=50, out_dir=tmp_path,
+                    bench_id="b", providers={"default": Script(**trans).provider()})
+    out = subprocess.run([sys.executable, str(script), "--bench", str(res.bench.path),
+                          "--seeds", "2", "--best", "1"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ")
+            for line in out.stdout.splitlines() if line.startswith("| ")}
+    assert rows["no `none` on any layer (#1 of 4,096)"][1] == "; ".join(["none"] * 6)
+    first = next(v for k, v in rows.items() if k.startswith("LAPT's first subspace (1 of 1"))
+    assert first[1] == "; ".join(["nor_conv_1x1"] * 6)
+    # the exact column: the best of all 4,096 capped subspaces for the six targets
+    assert rows["no `none` on any layer (#1 of 4,096)"][2] == "30.1"
+    assert float(first[2]) > 30.1
