@@ -113,6 +113,10 @@ def main() -> None:
         total = sum(firsts.values())
         for s, n in firsts.most_common(3):
             rows.append((f"LAPT's first subspace ({n} of {total} runs)", s))
+    merged: dict[Allowed, str] = {}
+    for label, s in rows:  # one row per subspace, with all its names
+        merged[s] = f"{merged[s]} = {label}" if s in merged else label
+    rows = [(label, s) for s, label in merged.items()]
     print(f"{len(drops):,} subspaces of 3 operators per layer; ranks among "
           f"{space.cardinality():,} cells, mean over the six targets; REA: population "
           f"{proto.population}, tournament {proto.tournament}, {proto.budget} evaluations, "
