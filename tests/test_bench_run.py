@@ -8,6 +8,7 @@ import re
 import pytest
 from typer.testing import CliRunner
 
+from lapt.agents import load_config
 from lapt.agents.transcript import read_transcript
 from lapt.bench import BenchDir, run_bench
 from lapt.tools import tasks as task_tools
@@ -119,6 +120,33 @@ def test_replay_gives_the_same_histories_without_any_llm(tmp_path):
     assert not script.calls
     a, b = first.bench.results()[0], replayed.bench.results()[0]
     assert a["tasks"] == b["tasks"]
+
+
+def test_a_replay_runs_the_recorded_config_not_todays_preset(tmp_path, monkeypatch):
+    """A preset that changed after a bench was recorded (here: the Analyst no longer shows
+    the statistics, so its prompt differs) does not break the bench's replay."""
+    import dataclasses
+
+    import yaml
+
+    from lapt.bench import protocols
+
+    first = run_bench("trans101", methods="lapt", seeds=1, budget=20, out_dir=tmp_path,
+                      providers={"default": Script(ops=["nor_conv_3x3", "skip_connect"])
+                                 .provider()}, bench_id="bench-a")
+    changed = load_config("trans101").model_dump(mode="json", exclude={"providers"})
+    changed["analyst"]["evidence"] = not changed["analyst"]["evidence"]
+    preset = tmp_path / "changed.yaml"
+    preset.write_text(yaml.safe_dump(changed))
+    monkeypatch.setitem(protocols.PROTOCOLS, "trans101",
+                        dataclasses.replace(protocols.TRANS101, preset=str(preset)))
+    replayed = run_bench("trans101", methods="lapt", seeds=1, budget=20, out_dir=tmp_path,
+                         replay="bench-a", bench_id="bench-b")
+    assert not replayed.failed, replayed.failed
+    assert first.bench.results()[0]["tasks"] == replayed.bench.results()[0]["tasks"]
+    run = replayed.bench.path / "runs" / "lapt-s0"
+    assert load_config(run / "config.yaml").analyst.evidence == \
+        load_config("trans101").analyst.evidence  # the recorded one, not the changed preset
 
 
 def test_workers_give_the_same_results(tmp_path):

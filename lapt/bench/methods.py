@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lapt.spaces import Subspace
 from lapt.tools.evaluate import Evaluation, TabularEvaluator
@@ -24,6 +24,9 @@ from lapt.tools.stats import principle_stats, stats_subspace
 from lapt.tools.tasks import benchmark, source_archive
 
 from .protocols import LLM_METHODS, Protocol, get_protocol, notransfer_budget
+
+if TYPE_CHECKING:
+    from lapt.agents import RunDir
 
 Status = Callable[[str], None]
 
@@ -130,6 +133,17 @@ def session_configs(job: Job) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
+def replayed_config(recorded: RunDir, data: dict[str, Any]) -> dict[str, Any]:
+    """The config a replay of ``recorded`` runs: the recorded session's own (its prompts
+    came from it, and a preset may have changed since), in this bench's folder."""
+    import yaml
+
+    text = (recorded.path / "config.yaml").read_text(encoding="utf-8")
+    rec = yaml.safe_load(text) or {}
+    rec.pop("providers", None)  # a scripted or keyed provider is not rebuilt to replay
+    return {**rec, "name": data["name"], "out_dir": data["out_dir"]}
+
+
 def run_lapt(job: Job, status: Status | None = None) -> dict[str, Any]:
     """Run (or resume, or replay) the LAPT sessions of one seed and read their folders."""
     from lapt.agents import Reporter, RunDir, load_config, run_session
@@ -141,6 +155,13 @@ def run_lapt(job: Job, status: Status | None = None) -> dict[str, Any]:
     providers: dict[str, str] = {}
     runs = []
     for run_id, data in session_configs(job):
+        replay = None
+        if job.replay_dir is not None:
+            replay = RunDir(Path(job.replay_dir) / "runs" / run_id)
+            if not replay.finished:
+                raise FileNotFoundError(f"no finished run {run_id} in {job.replay_dir} "
+                                        "to replay")
+            data = replayed_config(replay, data)
         cfg = load_config(data)
         path = Path(cfg.out_dir) / run_id
         rd = RunDir(path)
@@ -153,12 +174,6 @@ def run_lapt(job: Job, status: Status | None = None) -> dict[str, Any]:
                     say(f"{r}: {text}")
 
                 reporter.status = tell
-            replay = None
-            if job.replay_dir is not None:
-                replay = RunDir(Path(job.replay_dir) / "runs" / run_id)
-                if not replay.finished:
-                    raise FileNotFoundError(f"no finished run {run_id} in {job.replay_dir} "
-                                            "to replay")
             resume = path.exists()  # an interrupted seed goes on from its last step
             run = rd if resume else RunDir.create(cfg, run_id)
             run_session(cfg, run=run, resume=resume, replay_from=replay, reporter=reporter)
