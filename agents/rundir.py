@@ -55,6 +55,15 @@ class RunDir(OutputFolder):
         except ConfigError as err:
             raise ConfigError(f"run {self.id}: {err}") from None
 
+    def recorded_config(self) -> dict[str, Any]:
+        """The config as this run wrote it, without its providers: what a replay or a
+        reanalysis reruns with no model (a scripted or keyed provider is not rebuilt)."""
+        path = self.path / CONFIG
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+        data = dict(data or {})
+        data.pop("providers", None)
+        return data
+
     def transcript(self, secret_envs: list[str] | None = None) -> Transcript:
         return Transcript(self.path / TRANSCRIPT, secret_envs=secret_envs or [])
 

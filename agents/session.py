@@ -120,12 +120,9 @@ class Session:
         are part of its prompts), as its config.yaml records them."""
         sizes = {a: self.cfg.answer_size(a) for a in AGENTS}
         if self._replay_from is not None:
-            import yaml
-
-            path = self._replay_from.path / "config.yaml"
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+            data = self._replay_from.recorded_config()
             for a in AGENTS:
-                recorded = ((data or {}).get(a) or {}).get("answer_size")
+                recorded = (data.get(a) or {}).get("answer_size")
                 if recorded:
                     sizes[a] = AnswerSize.model_validate(recorded)
         return sizes

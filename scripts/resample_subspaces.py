@@ -31,9 +31,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from lapt.agents import load_config
+from lapt.agents import RunDir, load_config
 from lapt.agents.searcher import start_search
 from lapt.spaces import Subspace, get_space
 from lapt.tools.evaluate import TabularEvaluator
@@ -76,9 +74,7 @@ def main() -> None:
         raise SystemExit(f"no finished {a.method}-s* runs in {a.bench / 'runs'}")
     rows: list[dict[str, Any]] = []
     for run in runs:
-        data = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
-        data.pop("providers", None)  # no model is asked (a scripted one is not rebuilt)
-        cfg = load_config(data)
+        cfg = load_config(RunDir(run).recorded_config())  # no model is asked
         seed = cfg.seed
         res = json.loads((run / "results.json").read_text())
         full = get_space(cfg.space).full_subspace()

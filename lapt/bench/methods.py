@@ -136,12 +136,7 @@ def session_configs(job: Job) -> list[tuple[str, dict[str, Any]]]:
 def replayed_config(recorded: RunDir, data: dict[str, Any]) -> dict[str, Any]:
     """The config a replay of ``recorded`` runs: the recorded session's own (its prompts
     came from it, and a preset may have changed since), in this bench's folder."""
-    import yaml
-
-    text = (recorded.path / "config.yaml").read_text(encoding="utf-8")
-    rec = yaml.safe_load(text) or {}
-    rec.pop("providers", None)  # a scripted or keyed provider is not rebuilt to replay
-    return {**rec, "name": data["name"], "out_dir": data["out_dir"]}
+    return {**recorded.recorded_config(), "name": data["name"], "out_dir": data["out_dir"]}
 
 
 def run_lapt(job: Job, status: Status | None = None) -> dict[str, Any]:
