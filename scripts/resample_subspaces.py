@@ -56,8 +56,7 @@ def search_rank(cfg: Any, task: str, t: int, subspaces: list[Subspace], seed: in
     if result.stop_reason in ("exhausted", "repeats") and left > 0 and s.generations is None:
         rea.restrict(space.full_subspace())  # the session's rule: go on in the whole space
         run_search(rea, ev, left)
-    best = max(ev.history, key=lambda e: (e.val, -e.n))
-    return benchmark(cfg.space).lookup(best.arch, task).rank
+    return benchmark(cfg.space).lookup(ev.best().arch, task).rank
 
 
 def main() -> None:

@@ -90,8 +90,7 @@ def main() -> None:
                 ev = TabularEvaluator(bench, t)
                 rea(ev, proto.budget, sub, seed=s, population=proto.population,
                     tournament=proto.tournament)
-                best = max(ev.history, key=lambda e: (e.val, -e.n))
-                out.append(bench.lookup(best.arch, t).rank)
+                out.append(bench.lookup(ev.best().arch, t).rank)
             per.append(st.mean(out))
         return st.mean(per), per
 
