@@ -33,6 +33,27 @@ def start_search(space: SearchSpace, settings: SearchConfig, subspace: Subspace,
     return STRATEGIES[s.method](space, subspace, seed, **knobs)
 
 
+def search_sequence(space: SearchSpace, settings: SearchConfig, subspaces: Sequence[Subspace],
+                    evaluator: Evaluator, seed: int) -> Evaluator:
+    """A task's search as a session runs it, without the agents: one search started in
+    ``subspaces[0]`` and moved to the next subspace before each block of
+    ``settings.blocks()``; if the last one is spent early, the rest of the budget goes to
+    the whole space (the session's rule). Returns ``evaluator``, which holds the history."""
+    s, blocks = settings, settings.blocks()
+    if len(subspaces) != len(blocks):
+        raise ValueError(f"{len(subspaces)} subspaces for {len(blocks)} blocks {blocks}")
+    strategy = start_search(space, s, subspaces[0], seed, blocks[0])
+    for g, (n, sub) in enumerate(zip(blocks, subspaces)):
+        if g:
+            strategy.restrict(sub)
+        result = run_search(strategy, evaluator, n)
+    left = s.budget - evaluator.n_evals
+    if result.stop_reason in ("exhausted", "repeats") and left > 0 and s.generations is None:
+        strategy.restrict(space.full_subspace())
+        run_search(strategy, evaluator, left)
+    return evaluator
+
+
 class Searcher(RoutedAgent):
     """Algorithm 1, line 5: B_n = search(Ω_r) with REA (or random / local search).
 

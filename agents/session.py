@@ -21,7 +21,7 @@ from autogen_core import AgentId, SingleThreadedAgentRuntime
 
 from lapt.spaces import Subspace, get_space
 from lapt.tools import tasks as task_tools
-from lapt.tools.evaluate import Evaluation, Evaluator
+from lapt.tools.evaluate import Evaluation, Evaluator, best_of
 from lapt.tools.search import derive_seed
 
 from ._recording import MessageRecorder, ResumingLLM, SkippingTranscript, UsageMeter
@@ -237,7 +237,7 @@ class Session:
                     tr_of, origin = P_n, "analyst"  # the paper: the Analyst's per-layer list
                 elif tr is None or tr_of != P_n:  # the same principles keep the same Ω
                     self.reporter.status(f"{task}: iteration {g + 1}/{G}: translator")
-                    incumbent = max(found.values(), key=lambda e: (e.val, -e.n), default=None)
+                    incumbent = best_of(found.values()) if found else None
                     # the best known: the target's best so far, else the source's top-k
                     best_known = [incumbent.arch] if incumbent is not None \
                         else archive[: cfg.translator.known_best_top]
@@ -295,7 +295,7 @@ class Session:
         return P, results
 
     def _task_result(self, task: str, found: list, iterations: list) -> TaskResult:
-        top = max(found, key=lambda e: (e.val, -e.n))
+        top = best_of(found)
         rank = None
         extra: dict[str, Any] = {}
         arch = self.space.decode(top.arch)

@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from lapt.agents import RunDir, load_config
-from lapt.agents.searcher import start_search
+from lapt.agents.searcher import search_sequence
 from lapt.spaces import Subspace, get_space
 from lapt.tools.evaluate import TabularEvaluator
-from lapt.tools.search import derive_seed, run_search
+from lapt.tools.search import derive_seed
 from lapt.tools.tasks import benchmark
 
 VARIANTS = ("recorded", "first", "full")
@@ -44,18 +44,8 @@ VARIANTS = ("recorded", "first", "full")
 def search_rank(cfg: Any, task: str, t: int, subspaces: list[Subspace], seed: int) -> int:
     """One continuing REA over ``subspaces`` (one per block), as the session runs it; the
     rank of the cell it picks."""
-    space, s = get_space(cfg.space), cfg.search
-    ev = TabularEvaluator(benchmark(cfg.space), task)
-    blocks = s.blocks()
-    rea = start_search(space, s, subspaces[0], derive_seed(seed, t), blocks[0])
-    for g, (n, sub) in enumerate(zip(blocks, subspaces)):
-        if g:
-            rea.restrict(sub)
-        result = run_search(rea, ev, n)
-    left = s.budget - ev.n_evals
-    if result.stop_reason in ("exhausted", "repeats") and left > 0 and s.generations is None:
-        rea.restrict(space.full_subspace())  # the session's rule: go on in the whole space
-        run_search(rea, ev, left)
+    ev = search_sequence(get_space(cfg.space), cfg.search, subspaces,
+                         TabularEvaluator(benchmark(cfg.space), task), derive_seed(seed, t))
     return benchmark(cfg.space).lookup(ev.best().arch, task).rank
 
 

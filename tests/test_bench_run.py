@@ -272,3 +272,6 @@ def test_trans101_subspaces_script(tmp_path):
     # the exact column: the best of all 4,096 capped subspaces for the six targets
     assert no_none[2] == "30.1"
     assert float(first[2]) > 30.1
+    # the last column: the session's search, switched to #1 at the first adaptation
+    assert "| then #1 from evaluation 21 |" in out.stdout
+    assert all(float(v.rstrip(" |")) >= 1 for v in (no_none[-1], first[-1]))

@@ -290,3 +290,30 @@ def test_a_spent_last_subspace_goes_on_in_the_whole_space(tmp_path):
     events = [e for e in RunDir(Path(res.run_dir)).records("event")
               if e["name"] == "subspace_exhausted"]
     assert len(events) == 1 and events[0]["data"]["budget"] == 30 - spent
+
+
+def test_search_sequence_is_the_sessions_search(tmp_path):
+    """``search_sequence`` (what the subspace scripts rerun) evaluates exactly the cells,
+    in order, that a session evaluated in the same subspaces, the widening included."""
+    from lapt.agents.searcher import search_sequence
+    from lapt.spaces import get_space
+    from lapt.tools.evaluate import TabularEvaluator
+    from lapt.tools.search import derive_seed
+    from lapt.tools.tasks import benchmark
+
+    tiny = translator_answer(CONV)
+    for layer in tiny["layers"][:5]:
+        layer["ops"] = ["nor_conv_3x3"]
+    script = Script(analyst=[with_layers(CONV)], translator=[tiny, tiny])
+    cfg = load_config(paper_config(tmp_path))
+    res = run_session(cfg, llms=llms_for(script))
+    t = res.tasks["cifar10"]
+    assert t.iterations[-1].widened_at is not None  # the widening is part of the check
+    subs = [i.subspace for i in t.iterations]
+    ev = search_sequence(get_space("nb201"), cfg.search, subs,
+                         TabularEvaluator(benchmark("nb201"), "cifar10"), derive_seed(cfg.seed, 0))
+    recorded = [e.arch for e in RunDir(Path(res.run_dir)).evaluations("cifar10")]
+    assert [e.arch for e in ev.history] == recorded
+    with pytest.raises(ValueError, match="2 subspaces for 3 blocks"):
+        search_sequence(get_space("nb201"), cfg.search, subs[:2],
+                        TabularEvaluator(benchmark("nb201"), "cifar10"), 0)

@@ -12,7 +12,7 @@ import abc
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from lapt.spaces import Arch, SearchSpace
 
@@ -34,6 +34,24 @@ class Evaluation:
     """1-based position among the unique evaluations on this task."""
     cost_s: float = 0.0
     """Seconds the measurement took (0 for a table lookup)."""
+
+
+class _Scored(Protocol):
+    @property
+    def val(self) -> float: ...
+    @property
+    def n(self) -> int: ...
+
+
+S = TypeVar("S", bound=_Scored)
+
+
+def best_of(pool: Iterable[S]) -> S:
+    """The best by validation metric; the first found (lowest ``n``) wins ties."""
+    items = list(pool)
+    if not items:
+        raise ValueError("no architecture has been evaluated yet")
+    return max(items, key=lambda e: (e.val, -e.n))
 
 
 class Evaluator(abc.ABC):
@@ -99,10 +117,7 @@ class Evaluator(abc.ABC):
 
     def best(self, among: Iterable[Evaluation] | None = None) -> Evaluation:
         """The best evaluation by validation metric (first found wins ties)."""
-        pool = list(self.history if among is None else among)
-        if not pool:
-            raise ValueError("no architecture has been evaluated yet")
-        return max(pool, key=lambda e: (e.val, -e.n))
+        return best_of(self.history if among is None else among)
 
 
 class TabularEvaluator(Evaluator):
