@@ -100,11 +100,11 @@ def main() -> None:
         return st.mean(per), per
 
     cfg = load_config(proto.preset)
-    n_blocks = len(cfg.search.blocks())
+    blocks = cfg.search.blocks()
 
     def switched_rank(allowed: Allowed, then: Allowed) -> float:
         """The session's search in ``allowed`` for the first block, then in ``then``."""
-        seq = [subspace(allowed)] + [subspace(then)] * (n_blocks - 1)
+        seq = [subspace(allowed)] + [subspace(then)] * (len(blocks) - 1)
         out = []
         for t, task in enumerate(proto.targets):
             for s in range(a.seeds):
@@ -139,10 +139,9 @@ def main() -> None:
           f"{space.cardinality():,} cells, mean over the six targets; REA: population "
           f"{proto.population}, tournament {proto.tournament}, {proto.budget} evaluations, "
           f"{a.seeds} seeds per task\n")
-    first_block = cfg.search.blocks()[0]
     print("| subspace | operators left out, layers 0-5 | random search, expected rank | "
           "REA, mean rank | " + " | ".join(targets) + f" | then #1 from evaluation "
-          f"{first_block + 1} |")
+          f"{blocks[0] + 1} |")
     print("|---|---|---|---|" + "---|" * len(targets) + "---|")
     place_of = {s: i + 1 for i, s in enumerate(scored)}
     for label, s in rows:

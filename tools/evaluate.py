@@ -43,10 +43,10 @@ class _Scored(Protocol):
     def n(self) -> int: ...
 
 
-S = TypeVar("S", bound=_Scored)
+_S = TypeVar("_S", bound=_Scored)
 
 
-def best_of(pool: Iterable[S]) -> S:
+def best_of(pool: Iterable[_S]) -> _S:
     """The best by validation metric; the first found (lowest ``n``) wins ties."""
     items = list(pool)
     if not items:
