@@ -275,3 +275,23 @@ def test_trans101_subspaces_script(tmp_path):
     # the last column: the session's search, switched to #1 at the first adaptation
     assert "| then #1 from evaluation 21 |" in out.stdout
     assert all(float(v.rstrip(" |")) >= 1 for v in (no_none[-1], first[-1]))
+
+
+def test_nb201_archives_script():
+    """scripts/nb201_archives.py: the source's top 50 point to the 64 cells every capable
+    Analyst chose (10 top cells, 5.9 uniform draws); CIFAR-10's own top 50 to 32 cells."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "nb201_archives.py"
+    out = subprocess.run([sys.executable, str(script), "--seeds", "2"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    rows = {line.split(" | ")[0].lstrip("| "): line.rstrip(" |").split(" | ")
+            for line in out.stdout.splitlines() if line.startswith("| ") and "---" not in line}
+    source, own = rows["ImageNet16-120"], rows["cifar10"]
+    assert source[2] == "64" and source[3].startswith("10, 5.9,") \
+        and source[4].startswith("10, 5.9,")
+    assert own[2] == "32" and own[1].split("; ")[3] == "skip_connect"
+    assert own[3].startswith("9, 3.3,")
