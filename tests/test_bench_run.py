@@ -295,3 +295,28 @@ def test_nb201_archives_script():
         and source[4].startswith("10, 5.9,")
     assert own[2] == "32" and own[1].split("; ")[3] == "skip_connect"
     assert own[3].startswith("9, 3.3,")
+
+
+def test_nb201_archives_script_scores_run_folders(tmp_path):
+    """``--runs``: per run and target the evaluations to the top 0.1 %, the same as the
+    bench's seeds.csv, and the first subspace's cells."""
+    import csv
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Script()
+    res = run_bench("nb201", methods="lapt", seeds=2, budget=20, out_dir=tmp_path,
+                    bench_id="b", providers={"default": script.provider()})
+    tool = Path(__file__).resolve().parents[1] / "scripts" / "nb201_archives.py"
+    out = subprocess.run([sys.executable, str(tool), "--runs", str(res.bench.path / "runs")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    got = {(int(r[2]), r[3]): r[4].split(" ")[0] for r in
+           (line.strip("| ").split(" | ") for line in out.stdout.splitlines()
+            if line.startswith("| lapt-s"))}
+    with open(res.bench.path / "seeds.csv") as fh:
+        want = {(int(r["seed"]), r["task"]): r["evals_to_top_q"] or "20"
+                for r in csv.DictReader(fh)}
+    assert got == want and len(got) == 4
+    assert "cifar10: mean" in out.stdout and "over 2 runs" in out.stdout
