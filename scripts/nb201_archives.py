@@ -8,7 +8,7 @@ model: it loads the ImageNet16-120 table, then overwrites it with the target's b
 taking the top 50). No model is asked. For each subspace and target: its size, how many
 of the target's top-0.1 % cells (by validation) it holds, the exact expected number of
 uniform draws without replacement until one of them, and REA's mean evaluations to the
-top 0.1 % in it (the session's search: population 5, tournament 2, one block).
+top 0.1 % in it (population 5, tournament 2, as the preset).
 
     python scripts/nb201_archives.py --seeds 200
 
@@ -32,7 +32,7 @@ from lapt.agents import RunDir
 from lapt.bench.protocols import get_protocol
 from lapt.spaces import Subspace
 from lapt.tools.evaluate import TabularEvaluator
-from lapt.tools.metrics import evals_to_top_q
+from lapt.tools.metrics import evals_to_top_q, top_q_cut
 from lapt.tools.search import rea
 from lapt.tools.tasks import benchmark
 
@@ -52,8 +52,7 @@ def top_cells(sub: Subspace, task: str, q: float) -> tuple[int, int]:
     bench = benchmark("nb201")
     space = bench.space
     inside = [i for i in range(space.cardinality()) if space.contains(space.from_index(i), sub)]
-    k_top = math.ceil(q * space.cardinality())
-    threshold = sorted(bench.val(task), reverse=True)[k_top - 1]
+    _, threshold = top_q_cut(bench, task, q)
     return len(inside), sum(bench.val(task)[i] >= threshold for i in inside)
 
 

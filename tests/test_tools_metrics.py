@@ -17,6 +17,7 @@ from lapt.tools.metrics import (
     evals_to_top_q,
     rank,
     regret,
+    top_q_cut,
 )
 from lapt.tools.search import rea
 
@@ -80,6 +81,15 @@ def test_evals_to_top_q(bench) -> None:  # type: ignore[no-untyped-def]
         evals_to_top_q(ev.history, bench, task, q=0)
     with pytest.raises(ValueError, match="by='rank': valid: test, val"):
         evals_to_top_q(ev.history, bench, task, by="rank")  # type: ignore[arg-type]
+
+
+def test_top_q_cut(bench) -> None:  # type: ignore[no-untyped-def]
+    k_top, threshold = top_q_cut(bench, "cifar10")
+    val = np.sort(bench.val("cifar10"))[::-1]
+    assert k_top == 16 and threshold == val[15] and val[16] < threshold
+    assert top_q_cut(bench, "cifar10", q=1.0) == (15_625, float(val[-1]))
+    with pytest.raises(ValueError, match="q is a share"):
+        top_q_cut(bench, "cifar10", q=1.5)
 
 
 def test_error_transforms_are_explicit() -> None:

@@ -95,6 +95,15 @@ class TopQ:
     """ceil(q * N): the worst rank that counts as top q."""
 
 
+def top_q_cut(benchmark: TabularBenchmark, task: str, q: float = 0.001) -> tuple[int, float]:
+    """The top ``q`` of ``task``: ceil(q * N), the worst test rank in it, and the
+    validation metric of the ceil(q * N)-th best cell by validation."""
+    if not 0 < q <= 1:
+        raise ValueError(f"q is a share of the space in (0, 1], got {q}")
+    k_top = math.ceil(q * len(benchmark.val(task)))
+    return k_top, float(np.sort(benchmark.val(task))[::-1][k_top - 1])
+
+
 def evals_to_top_q(records: Records, benchmark: TabularBenchmark, task: str, q: float = 0.001,
                    *, budget: int | None = None, by: Literal["test", "val"] = "test") -> TopQ:
     """Evaluations until the validation-picked cell is in the top ``q`` of the whole space.
@@ -109,16 +118,12 @@ def evals_to_top_q(records: Records, benchmark: TabularBenchmark, task: str, q: 
         >>> evals_to_top_q(ev.history, bench, "cifar10")
         TopQ(evals=2, reached=True, q=0.001, threshold_rank=16)
     """
-    if not 0 < q <= 1:
-        raise ValueError(f"q is a share of the space in (0, 1], got {q}")
+    k_top, threshold = top_q_cut(benchmark, task, q)
     if by not in ("test", "val"):
         raise ValueError(f"by={by!r}: valid: test, val")
     if budget is not None and budget < 1:
         raise ValueError(f"budget must be >= 1, got {budget}")
     space = benchmark.space
-    n_cells = len(benchmark.val(task))
-    k_top = math.ceil(q * n_cells)
-    threshold = np.sort(benchmark.val(task))[::-1][k_top - 1]
     ranks = benchmark.ranks(task)
     picked = _picked(records)
     cap = len(picked) if budget is None else budget
