@@ -93,6 +93,13 @@ class SearchConfig(_Strict):
         head = [first] + [every] * (G - 2)
         return head + [B - sum(head)]
 
+    def left_for_whole_space(self, stop_reason: str, n_evals: int) -> int:
+        """Evaluations the whole space gets after the last subspace's search stopped with
+        ``stop_reason`` at ``n_evals``: the rest of the budget when that subspace is spent
+        (every cell evaluated), so every method gets the same budget; else none."""
+        spent = stop_reason in ("exhausted", "repeats") and self.generations is None
+        return max(0, self.budget - n_evals) if spent else 0
+
 
 class _AgentConfig(_Strict):
     answer_size: AnswerSize | None = Field(None, description=(

@@ -47,8 +47,8 @@ def search_sequence(space: SearchSpace, settings: SearchConfig, subspaces: Seque
         if g:
             strategy.restrict(sub)
         result = run_search(strategy, evaluator, n)
-    left = s.budget - evaluator.n_evals
-    if result.stop_reason in ("exhausted", "repeats") and left > 0 and s.generations is None:
+    left = s.left_for_whole_space(result.stop_reason, evaluator.n_evals)
+    if left:
         strategy.restrict(space.full_subspace())
         run_search(strategy, evaluator, left)
     return evaluator

@@ -276,11 +276,8 @@ class Session:
                     subspace_valid=tr.valid, repairs=tr.repairs,
                     fallback_reason=tr.fallback_reason, best_val=best,
                     n_evals=B.n_evals_total, branch=branch, subspace=omega))
-            left = cfg.search.budget - B.n_evals_total
-            if B.stop_reason in ("exhausted", "repeats") and left > 0 \
-                    and cfg.search.generations is None:
-                # the last subspace is spent: its search goes on in the whole space, so
-                # every method gets the same budget
+            left = cfg.search.left_for_whole_space(B.stop_reason, B.n_evals_total)
+            if left:  # the last subspace is spent: its search goes on in the whole space
                 self.transcript.event("subspace_exhausted", task=task, n_evals=B.n_evals_total,
                                       searching="the whole space", budget=left)
                 B = await send(SearchRequest(task=task, subspace=space.full_subspace(),
